@@ -1,0 +1,201 @@
+"""The ``dossier`` command: ingest, ask, search, sources, delete, ui.
+
+Settings come from ``DOSSIER_*`` variables; the flags override them. Errors
+print one line naming the problem and the fix, and exit with status 1 (2 for
+bad usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from assistant.errors import DossierError
+
+_SETTING_FLAGS = {
+    "data_dir": ("--data-dir", str, "data directory (DOSSIER_DATA_DIR, default ./data)"),
+    "chroma_url": ("--chroma-url", str, "Chroma server URL (DOSSIER_CHROMA_URL; unset = embedded)"),
+    "collection": ("--collection", str, "Chroma collection (DOSSIER_COLLECTION, default dossier)"),
+    "embedding_model": (
+        "--embedding-model",
+        str,
+        "sentence-transformers model name or folder (DOSSIER_EMBEDDING_MODEL)",
+    ),
+    "chunk_size": ("--chunk-size", int, "chunk size in model tokens (DOSSIER_CHUNK_SIZE)"),
+    "chunk_overlap": ("--chunk-overlap", int, "overlap in model tokens (DOSSIER_CHUNK_OVERLAP)"),
+    "record_manager_url": (
+        "--record-manager-url",
+        str,
+        "SQLAlchemy URL of the record manager (DOSSIER_RECORD_MANAGER_URL)",
+    ),
+    "max_file_mb": ("--max-file-mb", float, "largest file to ingest, in MB (DOSSIER_MAX_FILE_MB)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    for name, (flag, kind, help_text) in _SETTING_FLAGS.items():
+        common.add_argument(flag, dest=name, type=kind, help=help_text, default=argparse.SUPPRESS)
+
+    parser = argparse.ArgumentParser(
+        prog="dossier",
+        parents=[common],
+        description="Ask questions about news articles; every answer cites its passages.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", parents=[common], help="add or update articles")
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help=".txt/.md/.html files or folders")
+    ingest.add_argument(
+        "--prune",
+        action="store_true",
+        help="also remove stored articles whose files no longer exist",
+    )
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    ask = commands.add_parser("ask", parents=[common], help="answer a question with sources")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=int, default=None, help="passages to retrieve (DOSSIER_K)")
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+
+    search = commands.add_parser("search", parents=[common], help="show the passages a query finds")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=None, help="passages to show (DOSSIER_K)")
+    search.add_argument("--json", action="store_true", help="print the passages as JSON")
+
+    sources = commands.add_parser("sources", parents=[common], help="list the ingested articles")
+    sources.add_argument("--json", action="store_true", help="print the list as JSON")
+
+    delete = commands.add_parser("delete", parents=[common], help="remove articles")
+    delete.add_argument("sources", nargs="+", metavar="SOURCE", help="file name or path")
+
+    ui = commands.add_parser("ui", parents=[common], help="start the web app")
+    ui.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=None, help="port (default 7860)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides = {name: getattr(args, name) for name in _SETTING_FLAGS if hasattr(args, name)}
+    try:
+        if args.command == "ui":
+            from ui.app import main as ui_main
+
+            return ui_main(host=args.host, port=args.port, **overrides)
+        from assistant.service import Assistant
+
+        bot = Assistant(**overrides)
+        return int(_COMMANDS[args.command](bot, args) or 0)
+    except DossierError as exc:
+        print(f"dossier: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("dossier: interrupted", file=sys.stderr)
+        return 130
+
+
+def _ingest(bot: Any, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    bar: list[tqdm] = []
+
+    def progress(result: Any, done: int, total: int) -> None:
+        if not bar:
+            bar.append(
+                tqdm(total=total, unit="file", desc="ingest", file=sys.stderr, dynamic_ncols=True)
+            )
+        if result.status != "deleted":
+            bar[0].update(1)
+        bar[0].set_postfix_str(f"{result.status}: {result.path[-40:]}", refresh=False)
+
+    print("Loading the embedding model and the store...", file=sys.stderr)
+    report = bot.ingest(args.paths, prune=args.prune, progress=progress)
+    if bar:
+        bar[0].close()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for result in report.files:
+            if result.status in ("updated", "deleted"):
+                print(f"  {result.status}: {result.path}")
+        print(f"Summary: {report.summary()}")
+        for failure in report.failures:
+            print(f"  failed: {failure.path}: {failure.reason}")
+    return 1 if report.failures else 0
+
+
+def _ask(bot: Any, args: argparse.Namespace) -> int:
+    answer = bot.answer(args.question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(textwrap.fill(answer.text, width=100))
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            where = ", ".join(x for x in (c.outlet, c.date) if x)
+            print(f"[{c.number}] {c.title}" + (f" ({where})" if where else "") + f" - {c.source}")
+            print(
+                textwrap.fill(
+                    f"\u201c{c.quote}\u201d",
+                    width=100,
+                    initial_indent="    ",
+                    subsequent_indent="    ",
+                )
+            )
+    return 0
+
+
+def _search(bot: Any, args: argparse.Namespace) -> int:
+    passages = bot.retrieve(args.query, k=args.k)
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(p) for p in passages], ensure_ascii=False, indent=2))
+        return 0
+    if not passages:
+        print("No passages found.")
+    for rank, p in enumerate(passages, start=1):
+        print(f"{rank}. {p.title} - {p.source} [{p.start}:{p.end}] score {p.score:.4f}")
+        print(textwrap.fill(p.text, width=100, initial_indent="    ", subsequent_indent="    "))
+    return 0
+
+
+def _sources(bot: Any, args: argparse.Namespace) -> int:
+    infos = bot.sources()
+    if args.json:
+        print(json.dumps([i.to_dict() for i in infos], ensure_ascii=False, indent=2))
+        return 0
+    if not infos:
+        print("No articles yet; add some with `dossier ingest PATH`.")
+    for i in infos:
+        where = ", ".join(x for x in (i.outlet, i.date) if x)
+        print(f"{i.source}: {i.title}" + (f" ({where})" if where else "") + f" - {i.chunks} chunks")
+    return 0
+
+
+def _delete(bot: Any, args: argparse.Namespace) -> int:
+    known = {s.source for s in bot.sources()} | {s.source_id for s in bot.sources()}
+    unknown = [s for s in args.sources if s not in known]
+    removed = bot.delete(args.sources)
+    print(f"Removed {removed} chunks.")
+    for s in unknown:
+        print(f"  not found: {s}", file=sys.stderr)
+    return 1 if unknown else 0
+
+
+_COMMANDS = {
+    "ingest": _ingest,
+    "ask": _ask,
+    "search": _search,
+    "sources": _sources,
+    "delete": _delete,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

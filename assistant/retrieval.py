@@ -1,0 +1,152 @@
+"""Hybrid retrieval: dense similarity from Chroma plus BM25, fused by rank.
+
+Dense search finds paraphrases; BM25 finds rare names and numbers that an
+embedding blurs. Weighted reciprocal rank fusion needs no score calibration
+between the two. Follow-up questions are made retrievable without an LLM by
+folding the previous question into the query when the new one leans on it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from assistant.types import Passage
+from vectorstore.chroma import ChunkStore, StoredChunk
+from vectorstore.embeddings import Embedder
+from vectorstore.keyword import KeywordIndex, tokenize
+
+Message = dict[str, Any]
+
+# Words that make a question lean on the conversation before it.
+_ANAPHORA = re.compile(
+    r"\b(it|its|it's|he|him|his|she|her|hers|they|them|their|theirs|this|that|these|those|"
+    r"there|then|the group|the faction|the organisation|the organization|the same|"
+    r"the man|the woman|the leader|the town|the country|the company|the city)\b",
+    re.IGNORECASE,
+)
+
+
+class Retriever(Protocol):
+    """Anything that turns a query into ranked passages."""
+
+    def retrieve(self, query: str, k: int) -> list[Passage]: ...
+
+
+def message_text(message: Message) -> str:
+    """The text of a chat message whose content is a string or a list of parts."""
+    content = message.get("content", "")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            part.get("text", "") if isinstance(part, dict) else str(part) for part in content
+        )
+    return ""
+
+
+def contextual_query(question: str, history: Sequence[Message] | None) -> str:
+    """The retrieval query for ``question`` given the chat so far.
+
+    A question that refers back ("Who leads it?") or is too short to stand alone
+    is prefixed with the previous user question, which names what "it" is.
+
+    Example:
+        >>> contextual_query("Who leads it?", [{"role": "user", "content": "What is the MIA?"}])
+        'What is the MIA? Who leads it?'
+    """
+    if not history:
+        return question
+    previous = [message_text(m) for m in history if m.get("role") == "user"]
+    previous = [p for p in previous if p.strip() and p.strip() != question.strip()]
+    if not previous:
+        return question
+    if _ANAPHORA.search(question) or len(tokenize(question)) < 2:
+        return f"{previous[-1].strip()} {question}"
+    return question
+
+
+class HybridRetriever:
+    """Dense + keyword retrieval over one ``ChunkStore``.
+
+    The keyword index is re-synced from the store whenever the store's
+    generation changes (an ingest, a delete, another process's write).
+
+    Example:
+        >>> retriever = HybridRetriever(store, Embedder())
+        >>> [p.source for p in retriever.retrieve("Who leads the MIA?", k=3)]
+        ['000_6db25d13bdcc533d.txt', ...]
+    """
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Embedder,
+        *,
+        candidates: int = 40,
+        rrf_k: int = 60,
+        dense_weight: float = 1.0,
+        keyword_weight: float = 1.0,
+    ) -> None:
+        if candidates < 1:
+            raise ValueError(f"candidates must be positive, got {candidates}")
+        self.store = store
+        self.embedder = embedder
+        self.keyword = KeywordIndex()
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.dense_weight = dense_weight
+        self.keyword_weight = keyword_weight
+        self._generation: int | None = None
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Bring the keyword index in step with the store if the store changed."""
+        generation = self.store.generation()
+        if generation == self._generation:
+            return
+        with self._lock:
+            if generation != self._generation:
+                self.keyword.sync((c.id, c.text) for c in self.store.iter_all())
+                self._generation = generation
+
+    def retrieve(self, query: str, k: int) -> list[Passage]:
+        self.refresh()
+        if not len(self.keyword) or not query.strip():
+            return []
+        n = max(self.candidates, k)
+        dense = self.store.query(self.embedder.embed_query(query), n)
+        keyword = self.keyword.search(query, n)
+
+        fused: dict[str, float] = {}
+        for rank, chunk in enumerate(dense):
+            fused[chunk.id] = fused.get(chunk.id, 0.0) + self.dense_weight / (self.rrf_k + rank + 1)
+        for rank, (chunk_id, _) in enumerate(keyword):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + self.keyword_weight / (
+                self.rrf_k + rank + 1
+            )
+        best = sorted(fused, key=lambda i: -fused[i])[:k]
+
+        known = {c.id: c for c in dense}
+        missing = [i for i in best if i not in known]
+        if missing:
+            known.update({c.id: c for c in self.store.get(ids=missing)})
+        return [to_passage(known[i], fused[i]) for i in best if i in known]
+
+
+def to_passage(chunk: StoredChunk, score: float) -> Passage:
+    m = chunk.metadata
+    return Passage(
+        id=chunk.id,
+        source=str(m.get("source", "")),
+        title=str(m.get("title", "")),
+        text=chunk.text,
+        start=int(m.get("start", 0)),
+        end=int(m.get("end", len(chunk.text))),
+        score=round(score, 6),
+        outlet=m.get("outlet") or None,
+        date=m.get("date") or None,
+        source_id=str(m.get("source_id", "")),
+    )

@@ -1,0 +1,227 @@
+"""``Assistant``: wires the store, the indexer, the retriever and an answerer together."""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.answerers import Answerer
+from assistant.answerers.extractive import ExtractiveAnswerer
+from assistant.config import Settings
+from assistant.errors import InvalidQuestion
+from assistant.retrieval import HybridRetriever, Message, contextual_query, message_text
+from assistant.types import Answer, Passage, SourceInfo, SyncReport
+from ingest.sync import Indexer, Progress
+from vectorstore.chroma import ChunkStore
+from vectorstore.embeddings import Embedder
+
+MAX_QUESTION_CHARS = 2000
+EMPTY_STORE = (
+    "No articles have been ingested yet, so there is nothing to answer from; "
+    "add some with `dossier ingest PATH`."
+)
+
+
+class Assistant:
+    """Question answering over the ingested articles, with cited passages.
+
+    Construction is cheap; the embedding model loads on first use and is shared
+    by every Assistant in the process. Settings not given here come from the
+    ``DOSSIER_*`` environment variables.
+
+    Example:
+        >>> from assistant import Assistant
+        >>> bot = Assistant(data_dir="data")
+        >>> bot.ingest(["seeds/"]).summary()
+        '2 added, 0 updated, 0 unchanged, 0 deleted, 0 failed (...)'
+        >>> answer = bot.answer("Who leads the Islamic Movement for Azawad?")
+        >>> answer.citations[0].source
+        '000_6db25d13bdcc533d.txt'
+        >>> bot.answer("Where is it based?", history=[
+        ...     {"role": "user", "content": "What is the Islamic Movement for Azawad?"},
+        ...     {"role": "assistant", "content": answer.text}]).text
+        '... Kidal, the rebel-held town in northeast Mali where his new faction is based ...'
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        **overrides: Any,
+    ) -> None:
+        if settings is None:
+            settings = Settings.load(data_dir=data_dir, **overrides)
+        else:
+            settings = settings.with_overrides(data_dir=data_dir, **overrides)
+        self.settings = settings
+        self.embedder = Embedder(settings.embedding_model)
+        self.store = ChunkStore(
+            persist_dir=None if settings.chroma_url else settings.data_dir / "chroma",
+            url=settings.chroma_url,
+            collection=settings.collection,
+            embedding_model=settings.embedding_model,
+            timeout=settings.chroma_timeout,
+        )
+        self.indexer = Indexer(
+            self.store,
+            self.embedder,
+            record_manager_url=settings.resolved_record_manager_url,
+            lock_path=settings.data_dir / ".ingest.lock",
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+            max_file_bytes=settings.max_file_bytes,
+        )
+        self.retriever = HybridRetriever(self.store, self.embedder)
+        self.answerer: Answerer = ExtractiveAnswerer(
+            self.embedder,
+            idf=self.retriever.keyword.idf,
+            unknown_idf=self.retriever.keyword.max_idf,
+        )
+
+    def __repr__(self) -> str:
+        return f"Assistant(data_dir={str(self.settings.data_dir)!r}, store={self.store.where!r})"
+
+    def warm_up(self) -> None:
+        """Load the model and the keyword index now rather than on the first question."""
+        self.embedder.embed_query("warm up")
+        self.retriever.refresh()
+
+    # -- asking -------------------------------------------------------------------------
+
+    def answer(
+        self, question: str, history: Sequence[Message] | None = None, *, k: int | None = None
+    ) -> Answer:
+        """Answer ``question``; ``history`` is the chat so far as role/content messages."""
+        question = clean_question(question)
+        turns = normalize_history(history)
+        query = contextual_query(question, turns)
+        passages = self.retrieve(query, k=k)
+        if not passages:
+            return Answer(
+                question=question,
+                text=EMPTY_STORE
+                if self.store.count() == 0
+                else "The articles do not answer this question.",
+                answered=False,
+                mode=self.answerer.mode,
+            )
+        return self.answerer.answer(question, passages, query=query)
+
+    def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
+        """The ``k`` passages that best match ``query``, best first."""
+        query = clean_question(query)
+        k = self.settings.k if k is None else k
+        if not 1 <= k <= 100:
+            raise InvalidQuestion(f"k must be between 1 and 100, got {k}")
+        return self.retriever.retrieve(query, k)
+
+    # -- the collection -----------------------------------------------------------------
+
+    def ingest(
+        self, paths: Iterable[str | Path], prune: bool = False, progress: Progress | None = None
+    ) -> SyncReport:
+        """Add new and changed articles from files and folders; ``prune`` drops vanished ones."""
+        if isinstance(paths, str | Path):
+            paths = [paths]
+        report = self.indexer.sync(list(paths), prune=prune, progress=progress)
+        self.retriever.refresh()
+        return report
+
+    def sources(self) -> list[SourceInfo]:
+        """The ingested articles."""
+        return self.indexer.sources()
+
+    def delete(self, sources: Iterable[str]) -> int:
+        """Remove articles by file name or path; returns the number of chunks removed."""
+        wanted = set(sources)
+        ids = [
+            s.source_id
+            for s in self.sources()
+            if s.source_id in wanted
+            or s.source in wanted
+            or str(Path(s.source_id).resolve()) in {str(Path(w).resolve()) for w in wanted}
+        ]
+        removed = self.indexer.delete(ids)
+        self.retriever.refresh()
+        return removed
+
+
+def clean_question(question: Any) -> str:
+    """The question with control characters removed, or ``InvalidQuestion``."""
+    if not isinstance(question, str):
+        raise InvalidQuestion(f"the question must be text, got {type(question).__name__}")
+    text = "".join(
+        " " if unicodedata.category(ch) == "Cc" else "" if unicodedata.category(ch) == "Cf" else ch
+        for ch in question
+    )
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidQuestion("the question is empty; type a question about the articles")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InvalidQuestion(
+            f"the question is {len(text):,} characters long; the limit is "
+            f"{MAX_QUESTION_CHARS:,}, so shorten it to the question itself"
+        )
+    return text
+
+
+def normalize_history(history: Sequence[Any] | None) -> list[Message]:
+    """Chat history as role/content messages.
+
+    Accepts Gradio's messages format (``{"role", "content"}`` dicts, content a
+    string or a list of parts) and the older ``[user, assistant]`` pairs.
+    """
+    if history is None:
+        return []
+    if isinstance(history, str | bytes) or not isinstance(history, Sequence):
+        raise InvalidQuestion(
+            "history must be a list of {'role': 'user' | 'assistant', 'content': str} messages, "
+            f"got {type(history).__name__}"
+        )
+    messages: list[Message] = []
+    for item in history[-20:]:  # older turns cannot matter to "it" and "he"
+        if isinstance(item, dict):
+            role = item.get("role")
+            if role not in ("user", "assistant", "system"):
+                raise InvalidQuestion(
+                    f"history message role must be 'user' or 'assistant', got {role!r}"
+                )
+            messages.append({"role": role, "content": message_text(item)})
+        elif isinstance(item, list | tuple) and len(item) == 2:
+            user, bot = item
+            if user:
+                messages.append({"role": "user", "content": str(user)})
+            if bot:
+                messages.append({"role": "assistant", "content": str(bot)})
+        else:
+            raise InvalidQuestion(
+                "each history item must be a {'role', 'content'} dict or a [user, assistant] "
+                f"pair, got {item!r:.80}"
+            )
+    return messages
+
+
+_DEFAULT: dict[Settings, Assistant] = {}
+_DEFAULT_LOCK = threading.Lock()
+
+
+def answer(question: str, history: Sequence[Message] | None = None) -> Answer:
+    """Answer one question from the default data directory (``DOSSIER_*`` settings).
+
+    The Assistant behind it is built once per process and reused.
+
+    Example:
+        >>> from assistant import answer
+        >>> print(answer("Which coalition controls the Kidal region?").text)
+        Kidal is a crossroads region ... Coordination of Azawad Movements (CMA). [1]
+    """
+    settings = Settings.load()
+    with _DEFAULT_LOCK:
+        assistant = _DEFAULT.get(settings)
+        if assistant is None:
+            assistant = _DEFAULT[settings] = Assistant(settings=settings)
+    return assistant.answer(question, history)

@@ -1,0 +1,144 @@
+"""Frozen dataclasses that cross module boundaries.
+
+LangChain ``Document`` objects never leave the modules that talk to LangChain;
+everything else passes these plain, typed values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned article, ready to chunk.
+
+    ``text`` is the cleaned text; every offset elsewhere points into it.
+    """
+
+    source_id: str  # absolute path of the file: the identity used for updates and prune
+    source: str  # the file name shown to people
+    title: str
+    text: str
+    content_hash: str
+    outlet: str | None = None
+    date: str | None = None  # ISO 8601 (YYYY-MM-DD) where the article shows one
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of an article's cleaned text that fits the embedding model."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its provenance and retrieval score."""
+
+    id: str
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+    score: float
+    outlet: str | None = None
+    date: str | None = None
+    source_id: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source of an answer: the exact sentence that supports it."""
+
+    number: int
+    source: str
+    title: str
+    quote: str
+    passage: str
+    start: int  # offsets of ``quote`` in the cleaned article
+    end: int
+    score: float
+    outlet: str | None = None
+    date: str | None = None
+    passage_start: int = 0  # offsets of ``passage`` in the cleaned article
+    passage_end: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer with inline markers ``[n]`` that refer to ``citations``.
+
+    ``answered`` is False when the articles do not answer the question; such an
+    answer cites nothing.
+    """
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    answered: bool = True
+    mode: str = "extractive"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+FileStatus = Literal["added", "updated", "unchanged", "deleted", "failed"]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What ingest did with one file (or, for ``deleted``, one stored article)."""
+
+    path: str
+    status: FileStatus
+    reason: str = ""
+    chunks: int = 0
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """The outcome of one ingest run, file by file."""
+
+    files: tuple[FileResult, ...] = field(default_factory=tuple)
+    chunks_embedded: int = 0
+    chunks_deleted: int = 0
+    seconds: float = 0.0
+
+    def count(self, status: FileStatus) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def failures(self) -> tuple[FileResult, ...]:
+        return tuple(f for f in self.files if f.status == "failed")
+
+    def summary(self) -> str:
+        counts = ", ".join(
+            f"{self.count(s)} {s}" for s in ("added", "updated", "unchanged", "deleted", "failed")
+        )
+        return f"{counts} ({self.chunks_embedded} chunks embedded, {self.seconds:.1f} s)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One ingested article as listed by ``dossier sources``."""
+
+    source: str
+    title: str
+    outlet: str | None
+    date: str | None
+    chunks: int
+    ingested_at: str
+    source_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

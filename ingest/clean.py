@@ -1,0 +1,323 @@
+"""Turn a page's text into the story: drop site furniture, find headline, outlet and date.
+
+Pure functions over strings. The rules are general shapes of web-page furniture
+(navigation lines, ad markers, promo lines, taglines before the headline, photo
+captions), not a list of particular sites' strings. They only ever remove whole
+short lines, so a clean article passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+# A "unit" is one paragraph-like line of the page. Furniture is always a short unit.
+_SHORT_WORDS = 12
+_PROMO_WORDS = 30
+
+_NAV = re.compile(
+    r"""^(?:accessibility\ links|skip\ to(?:\ the)?\ (?:main\ )?(?:content|navigation|search)
+    |breaking(?:\ news)?|main\ menu|menu|navigation|search|sign\ in|log\ ?in|sign\ up|register
+    |subscribe(?:\ now|\ today)?|newsletters?|share(?:\ this\ (?:article|story|page))?
+    |share\ (?:on|via)\ \w+|print(?:\ this\ (?:article|page))?|e-?mail(?:\ this\ (?:article|story))?
+    |cookie\ (?:policy|settings|preferences)|accept\ (?:all\ )?cookies|back\ to\ top
+    |top\ stories|most\ (?:read|popular|viewed)|trending(?:\ now)?|you\ may\ also\ like
+    |related\ (?:stories|articles|topics|content|coverage)|comments?|show\ comments
+    |follow\ us(?:\ on\ \w+)?|toggle\ navigation|close|open\ menu|home(?:page)?)$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_AD = re.compile(
+    r"""^(?:advertisement|advertising|ad|sponsored(?:\ content)?|promoted(?:\ content)?
+    |(?:article|story)\ continues\ (?:after|below)(?:\ (?:this|the))?\ (?:advertisement|ad|adverts?)
+    |continue\ reading(?:\ (?:below|the\ main\ story))?|scroll\ (?:down\ )?to\ continue(?:\ with\ content)?
+    |remove\ ads?|skip\ (?:this\ )?ad(?:vertisement)?)[.:]?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# "Label: linked headline" promo lines; group 1 of the first alternative names the outlet.
+_PROMO = re.compile(
+    r"""^(?:more\ from\ ([^:]{2,60})|read\ more|read\ also|also\ read|see\ also|related
+    |related\ (?:story|article|link)|recommended(?:\ for\ you)?|more\ on\ this(?:\ story)?
+    |don'?t\ miss|watch|listen|editor'?s\ picks?|popular\ now|trending)\s*:\s*\S.*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_CALL_TO_ACTION = re.compile(
+    r"^(?:click here|sign up|subscribe|follow us|download (?:our|the) app|get (?:our|the) "
+    r"(?:newsletter|app)|support (?:our|independent) journalism)\b.*$",
+    re.IGNORECASE,
+)
+# Photo captions and credits: wire-photo "FILE -" captions, "Image caption", "(AP Photo/...)".
+_CAPTION = re.compile(
+    r"""^(?:file(?:\ photo)?\s*[-–—:]\s|image\ (?:caption|source|copyright)\b|caption\s*:
+    |photo(?:graph)?\s*:|picture\s*:|credit\s*:|\((?:ap|afp|reuters|getty(?:\ images)?)
+    \ ?(?:photo)?/)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_PHOTO_CREDIT_TAIL = re.compile(r"\((?:AP|AFP|Reuters|EPA|Getty Images?)(?: Photo)?/[^)]*\)\s*$")
+_COPYRIGHT = re.compile(
+    r"^(?:©|\(c\)|copyright)\s*(?:©\s*)?\d{4}(?:\s*[-–]\s*\d{4})?\s*(?:by\s+)?"
+    r"([A-Z][\w&.' -]{1,60}?)[.,]?(?:\s+all rights reserved\.?)?$",
+    re.IGNORECASE,
+)
+_SOURCE_LINE = re.compile(r"^(?:source|publisher|published by)\s*:\s*([^\n]{2,60})$", re.IGNORECASE)
+_WIRE_DATELINE = re.compile(
+    r"^[A-Z][A-Za-z .,'’-]{1,60}\((Reuters|AP|AFP|Associated Press|Agence France-Presse|"
+    r"Bloomberg|UPI|dpa|Xinhua)\)\s*[-–—]"
+)
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ]
+    )
+    for m in names
+}
+_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
+_DATE_PATTERNS = [
+    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), ("y", "m", "d")),
+    (
+        re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE),
+        ("mon", "d", "y"),
+    ),
+    (
+        re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})", re.IGNORECASE),
+        ("d", "mon", "y"),
+    ),
+]
+_DATE_LINE = re.compile(
+    r"^(?:(?:published|posted|updated|last updated|first published|date)\s*(?:on|:)?\s*)?"
+    r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?P<rest>.{6,60})$",
+    re.IGNORECASE,
+)
+_BYLINE_DATE_PREFIX = re.compile(
+    r"^(?:published|posted|updated|last updated|first published)\b", re.IGNORECASE
+)
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STOP = frozenset(
+    "a an and are as at be been but by for from has have he her his in is it its of on or "
+    "that the their they this to was were will with who what when where which why how not "
+    "new says said after over into than more about up out".split()
+)
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+
+@dataclass(frozen=True)
+class CleanedText:
+    """The story text and what the page showed about it."""
+
+    text: str
+    title: str | None = None
+    outlet: str | None = None
+    date: str | None = None
+    removed: tuple[str, ...] = field(default_factory=tuple)
+
+
+def normalize(text: str) -> str:
+    """Unify line endings and whitespace; drop invisible and control characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = text.replace("\u00a0", " ").replace("\u2028", "\n").replace("\u2029", "\n\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    return text.replace("\t", " ")
+
+
+def split_units(text: str) -> list[str]:
+    """Split page text into paragraph-like units.
+
+    Blank lines and single newlines both end a unit, except that a hard-wrapped
+    paragraph (a long line that does not end a sentence, followed by a line in the
+    same block) is joined back together.
+    """
+    units: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        current = ""
+        for raw in block.split("\n"):
+            line = re.sub(r"[ ]{2,}", " ", raw.strip())
+            if not line:
+                continue
+            if current and len(current) >= 50 and not re.search(r"[.!?:\"”’)\]]$", current):
+                current = f"{current} {line}"
+            else:
+                if current:
+                    units.append(current)
+                current = line
+        if current:
+            units.append(current)
+    return units
+
+
+def clean_article(
+    text: str, *, title: str | None = None, outlet: str | None = None, date_hint: str | None = None
+) -> CleanedText:
+    """Remove site furniture from ``text`` and pick out headline, outlet and date.
+
+    ``title``, ``outlet`` and ``date_hint`` are what the page's own metadata said
+    (HTML), and win over what the text shows.
+
+    Example:
+        >>> c = clean_article("Breaking News\\n\\nRain hits town\\n\\nRain hit the town on Monday.")
+        >>> c.title, c.text
+        ('Rain hits town', 'Rain hits town\\n\\nRain hit the town on Monday.')
+    """
+    units = split_units(normalize(text))
+    removed: list[str] = []
+    found_outlet = outlet
+    found_date = _parse_date(date_hint) if date_hint else None
+
+    kept: list[str] = []
+    for unit in _drop_repeated_captions(units, removed):
+        kind = _furniture_kind(unit)
+        if kind is None:
+            kept.append(unit)
+            continue
+        removed.append(unit)
+        if kind == "promo" and not found_outlet:
+            match = _PROMO.match(unit)
+            if match and match.group(1):
+                found_outlet = match.group(1).strip()
+        elif kind == "copyright" and not found_outlet:
+            match = _COPYRIGHT.match(unit) or _SOURCE_LINE.match(unit)
+            if match:
+                found_outlet = match.group(1).strip()
+        elif kind == "date" and not found_date:
+            found_date = _parse_date(unit)
+
+    headline_at = _find_headline(kept)
+    if headline_at is not None:
+        # Short lines above the headline (taglines, section names) are the site's, not the story's.
+        for unit in kept[:headline_at]:
+            removed.append(unit)
+        kept = kept[headline_at:]
+    found_title = title or (kept[0] if headline_at is not None else None)
+
+    if not found_outlet and kept:
+        for unit in kept[:4]:
+            match = _WIRE_DATELINE.match(unit)
+            if match:
+                found_outlet = match.group(1)
+                break
+
+    return CleanedText(
+        text="\n\n".join(kept),
+        title=_tidy_title(found_title) if found_title else None,
+        outlet=found_outlet,
+        date=found_date,
+        removed=tuple(removed),
+    )
+
+
+def _furniture_kind(unit: str) -> str | None:
+    words = len(unit.split())
+    if words <= _SHORT_WORDS:
+        if _NAV.match(unit) or _AD.match(unit):
+            return "nav"
+        if _is_date_line(unit):
+            return "date"
+        if _COPYRIGHT.match(unit) or _SOURCE_LINE.match(unit):
+            return "copyright"
+    if words <= _PROMO_WORDS:
+        if _PROMO.match(unit):
+            return "promo"
+        if _CALL_TO_ACTION.match(unit) and not unit.rstrip().endswith(('"', "”")):
+            return "promo"
+    if words <= 80 and (_CAPTION.match(unit) or _PHOTO_CREDIT_TAIL.search(unit)):
+        return "caption"
+    return None
+
+
+def _drop_repeated_captions(units: list[str], removed: list[str]) -> list[str]:
+    """Drop a unit that is repeated verbatim right after itself, both copies.
+
+    Pages scraped with an image's caption and its alt text (or a caption shown
+    twice) repeat it verbatim back to back; a story never does.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(units):
+        j = i
+        while j + 1 < len(units) and units[j + 1] == units[i]:
+            j += 1
+        if j > i:
+            removed.extend(units[i : j + 1])
+        else:
+            out.append(units[i])
+        i = j + 1
+    return out
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOP and len(w) > 1}
+
+
+def _find_headline(units: list[str]) -> int | None:
+    """Index of the headline among the first short units, or None when there is none.
+
+    The headline is the first short unit that does not end like a sentence and
+    shares content words with the text after it. Short units above it that share no words with the story are
+    taglines and section labels; anything else above it means the guess is
+    unsure, and then nothing is dropped.
+    """
+    if len(units) < 2:
+        return None
+    for i in range(min(8, len(units) - 1)):
+        if len(units[i].split()) > 25:
+            break
+        if re.search(r"[.!][\"'”’)]*$", units[i]):
+            continue
+        words = _content_words(units[i])
+        shared = len(words & _content_words(" ".join(units[i + 1 : i + 13])))
+        if shared >= 2 or (words and shared / len(words) >= 0.5):
+            story_words = _content_words(" ".join(units[i : i + 13]))
+            for above in units[:i]:
+                if len(above.split()) > _SHORT_WORDS or _content_words(above) & story_words:
+                    return 0
+            return i
+    return 0 if len(units[0].split()) <= 25 else None
+
+
+def _tidy_title(title: str) -> str:
+    title = re.sub(r"\s+", " ", title).strip()
+    return title if len(title) <= 200 else title[:197].rstrip() + "…"
+
+
+def _is_date_line(unit: str) -> bool:
+    match = _DATE_LINE.match(unit.strip())
+    if not match or _parse_date(unit) is None:
+        return False
+    if _BYLINE_DATE_PREFIX.match(unit):
+        return True
+    # A bare date line: the date is nearly all there is (allow a time and a zone).
+    rest = re.sub(r"[\d:.,|apmAPMGTUTC ()-]+", " ", match.group("rest"))
+    leftover = [w for w in rest.split() if w.lower().strip(".") not in _MONTHS]
+    weekday = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)", re.IGNORECASE)
+    return all(weekday.match(w) for w in leftover)
+
+
+def _parse_date(text: str) -> str | None:
+    """The first calendar date written in ``text``, as YYYY-MM-DD."""
+    for pattern, order in _DATE_PATTERNS:
+        match = pattern.search(text)
+        if not match:
+            continue
+        parts = dict(zip(order, match.groups(), strict=True))
+        month = int(parts["m"]) if "m" in parts else _MONTHS[parts["mon"].lower().rstrip(".")]
+        try:
+            return date(int(parts["y"]), month, int(parts["d"])).isoformat()
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,297 @@
+"""Incremental, idempotent ingest: LangChain's indexing API with a SQL record manager.
+
+Each chunk's id is a hash of its article's identity and content plus the
+chunking parameters, so:
+
+- an unchanged article produces the ids the record manager already holds and is
+  skipped before anything is embedded;
+- a changed article produces new ids; ``index(cleanup="incremental")`` writes
+  them and then deletes the article's old ones;
+- re-running after a crash re-writes the same ids (Chroma upserts), so nothing
+  is duplicated.
+
+Only one ingest may write to a data directory at a time (a file lock); a second
+one is refused at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from langchain_core.documents import Document
+from langchain_core.indexing import index
+
+from assistant.errors import IngestInProgress, RejectedFile, StoreUnavailable
+from assistant.types import Article, Chunk, FileResult, SourceInfo, SyncReport
+from ingest.chunking import chunk_text
+from ingest.loaders import find_files, load_article
+
+if TYPE_CHECKING:
+    from langchain_classic.indexes import SQLRecordManager
+
+    from vectorstore.chroma import ChunkStore
+    from vectorstore.embeddings import Embedder
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[FileResult, int, int], None]  # (result, done, total)
+_FLUSH_CHUNKS = 512  # chunks embedded and written per index() call
+
+
+@dataclass
+class _Pending:
+    path: Path
+    status: str
+    documents: list[Document]
+
+
+class Indexer:
+    """Adds, replaces and removes articles in a ``ChunkStore``.
+
+    Example:
+        >>> indexer = Indexer(store, embedder, record_manager_url="sqlite:///data/records.sqlite",
+        ...                   lock_path=Path("data/.ingest.lock"))
+        >>> indexer.sync(["seeds/"]).summary()
+        '2 added, 0 updated, 0 unchanged, 0 deleted, 0 failed (...)'
+    """
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Embedder,
+        *,
+        record_manager_url: str,
+        lock_path: Path,
+        chunk_size: int = 200,
+        chunk_overlap: int = 40,
+        max_file_bytes: int = 20 * 1024 * 1024,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.record_manager_url = record_manager_url
+        self.lock_path = lock_path
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self.max_file_bytes = max_file_bytes
+        self._record_manager: SQLRecordManager | None = None
+
+    # -- parts --------------------------------------------------------------------------
+
+    @property
+    def record_manager(self) -> SQLRecordManager:
+        if self._record_manager is None:
+            from langchain_classic.indexes import SQLRecordManager
+
+            try:
+                manager = SQLRecordManager(
+                    f"dossier/{self.store.collection_name}", db_url=self.record_manager_url
+                )
+                manager.create_schema()
+            except Exception as exc:
+                raise StoreUnavailable(
+                    f"cannot open the record manager database {self.record_manager_url} "
+                    f"({type(exc).__name__}: {exc}); check DOSSIER_RECORD_MANAGER_URL and that "
+                    "the database is reachable and writable"
+                ) from exc
+            self._record_manager = manager
+        return self._record_manager
+
+    @property
+    def max_tokens(self) -> int:
+        return min(self.chunk_size, self.embedder.max_tokens)
+
+    def _lock(self):  # type: ignore[no-untyped-def]
+        from filelock import FileLock, Timeout
+
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.lock_path), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise IngestInProgress(
+                f"another ingest into {self.lock_path.parent} is running (it holds "
+                f"{self.lock_path}); wait for it to finish and run this one again"
+            ) from None
+        return lock
+
+    # -- articles to documents ----------------------------------------------------------
+
+    def chunks_of(self, article: Article) -> list[Chunk]:
+        return chunk_text(
+            article.text,
+            self.embedder.token_spans,
+            max_tokens=self.max_tokens,
+            overlap_tokens=self.chunk_overlap,
+        )
+
+    def documents_of(self, article: Article, ingested_at: str) -> list[Document]:
+        chunks = self.chunks_of(article)
+        base = {
+            "source_id": article.source_id,
+            "source": article.source,
+            "title": article.title,
+            "outlet": article.outlet or "",
+            "date": article.date or "",
+            "content_hash": article.content_hash,
+            "ingested_at": ingested_at,
+            "chunk_count": len(chunks),
+        }
+        docs = [
+            Document(
+                page_content=c.text,
+                metadata={**base, "chunk_index": c.index, "start": c.start, "end": c.end},
+            )
+            for c in chunks
+        ]
+        for doc in docs:
+            doc.id = self.chunk_key(doc)
+        return docs
+
+    def chunk_key(self, doc: Document) -> str:
+        """The id of a chunk: same article content + same chunking = same id."""
+        m = doc.metadata
+        identity = [
+            m["source_id"],
+            m["content_hash"],
+            m["chunk_index"],
+            m["start"],
+            m["end"],
+            self.max_tokens,
+            self.chunk_overlap,
+            self.store.embedding_model,
+        ]
+        return hashlib.sha256(json.dumps(identity).encode("utf-8")).hexdigest()
+
+    # -- sync ---------------------------------------------------------------------------
+
+    def sync(
+        self, paths: Iterable[str | Path], *, prune: bool = False, progress: Progress | None = None
+    ) -> SyncReport:
+        """Ingest files and folders; with ``prune``, drop articles whose files are gone."""
+        started = time.perf_counter()
+        files, problems = find_files(paths)
+        results = [FileResult(path, "failed", reason) for path, reason in problems]
+        total = len(files)
+        embedded = 0
+        deleted_chunks = 0
+        lock = self._lock()
+        try:
+            manager = self.record_manager
+            store = self.store.langchain(self.embedder)
+            pending: list[_Pending] = []
+            ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+            def report(result: FileResult) -> None:
+                results.append(result)
+                if progress is not None:
+                    progress(result, len(results) - len(problems), total)
+
+            def flush() -> None:
+                nonlocal embedded
+                docs = [d for p in pending for d in p.documents]
+                if docs:
+                    outcome = index(
+                        docs,
+                        manager,
+                        store,
+                        cleanup="incremental",
+                        source_id_key="source_id",
+                        key_encoder=self.chunk_key,
+                        batch_size=len(docs),
+                    )
+                    embedded += outcome["num_added"] + outcome["num_updated"]
+                for p in pending:
+                    report(FileResult(str(p.path), p.status, chunks=len(p.documents)))  # type: ignore[arg-type]
+                pending.clear()
+
+            for path in files:
+                try:
+                    article = load_article(path, self.max_file_bytes)
+                    docs = self.documents_of(article, ingested_at)
+                except RejectedFile as exc:
+                    report(FileResult(str(path), "failed", str(exc)))
+                    continue
+                except Exception as exc:  # a parser bug must not stop the batch
+                    log.exception("unexpected error reading %s", path)
+                    report(
+                        FileResult(
+                            str(path), "failed", f"could not be read ({type(exc).__name__}: {exc})"
+                        )
+                    )
+                    continue
+                existing = set(manager.list_keys(group_ids=[article.source_id]))
+                if existing == {d.id for d in docs}:
+                    report(FileResult(str(path), "unchanged", chunks=len(docs)))
+                    continue
+                pending.append(_Pending(path, "updated" if existing else "added", docs))
+                if sum(len(p.documents) for p in pending) >= _FLUSH_CHUNKS:
+                    flush()
+            flush()
+
+            if prune:
+                for source_id in self.missing_sources():
+                    deleted_chunks += self._delete(source_id)
+                    report(FileResult(source_id, "deleted"))
+            if embedded or deleted_chunks or any(r.status == "updated" for r in results):
+                self.store.bump_generation()
+        finally:
+            lock.release()
+        return SyncReport(
+            files=tuple(results),
+            chunks_embedded=embedded,
+            chunks_deleted=deleted_chunks,
+            seconds=time.perf_counter() - started,
+        )
+
+    # -- removal ------------------------------------------------------------------------
+
+    def sources(self) -> list[SourceInfo]:
+        """Every stored article, from its first chunk's metadata."""
+        infos = []
+        for chunk in self.store.get(where={"chunk_index": 0}, include_text=False):
+            m = chunk.metadata
+            infos.append(
+                SourceInfo(
+                    source=str(m.get("source", "")),
+                    title=str(m.get("title", "")),
+                    outlet=m.get("outlet") or None,
+                    date=m.get("date") or None,
+                    chunks=int(m.get("chunk_count", 0)),
+                    ingested_at=str(m.get("ingested_at", "")),
+                    source_id=str(m.get("source_id", "")),
+                )
+            )
+        return sorted(infos, key=lambda i: (i.source.lower(), i.source_id))
+
+    def missing_sources(self) -> list[str]:
+        """Stored articles whose files no longer exist."""
+        return [i.source_id for i in self.sources() if not Path(i.source_id).exists()]
+
+    def delete(self, source_ids: Sequence[str]) -> int:
+        """Remove articles (by ``source_id``) from Chroma and the record manager."""
+        lock = self._lock()
+        try:
+            removed = sum(self._delete(s) for s in source_ids)
+            if removed:
+                self.store.bump_generation()
+            return removed
+        finally:
+            lock.release()
+
+    def _delete(self, source_id: str) -> int:
+        manager = self.record_manager
+        keys = manager.list_keys(group_ids=[source_id])
+        stored = [c.id for c in self.store.get(where={"source_id": source_id}, include_text=False)]
+        # Delete from Chroma first: a crash in between leaves records without chunks,
+        # which the next sync of the file re-embeds, never chunks nobody tracks.
+        self.store.delete(ids=sorted(set(keys) | set(stored)))
+        manager.delete_keys(keys)
+        return len(set(keys) | set(stored))

@@ -1,0 +1,307 @@
+"""The only module that talks to Chroma: an embedded directory or a server.
+
+Chroma's own errors are translated here into ``StoreUnavailable`` with a message
+that names the fix. The collection records which embedding model filled it, so
+a store is never queried with vectors from a different model, and a generation
+counter that every write bumps, so other components (the keyword index, other
+processes) can tell cheaply that the contents changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from langchain_chroma import Chroma
+
+from assistant.errors import ConfigError, StoreUnavailable
+
+if TYPE_CHECKING:
+    import chromadb
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.vectorstores import VectorStore
+
+logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
+
+MODEL_KEY = "dossier_embedding_model"
+GENERATION_KEY = "dossier_generation"
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as Chroma holds it."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    distance: float = 0.0
+
+
+class ChunkStore:
+    """A Chroma collection of article chunks.
+
+    Example:
+        >>> store = ChunkStore(persist_dir=Path("data/chroma"), collection="dossier",
+        ...                    embedding_model="all-MiniLM-L6-v2")
+        >>> store.count()
+        0
+    """
+
+    def __init__(
+        self,
+        *,
+        persist_dir: Path | None = None,
+        url: str | None = None,
+        collection: str = "dossier",
+        embedding_model: str = "",
+        timeout: float = 5.0,
+    ) -> None:
+        if (persist_dir is None) == (url is None):
+            raise ConfigError(
+                f"exactly one of persist_dir or url is needed, got persist_dir={persist_dir!r} "
+                f"and url={url!r}"
+            )
+        self.persist_dir = persist_dir
+        self.url = url
+        self.collection_name = collection
+        self.embedding_model = embedding_model
+        self.timeout = timeout
+        self._client: chromadb.ClientAPI | None = None
+        self._collection: chromadb.Collection | None = None
+        self._lock = threading.Lock()
+
+    # -- connection ---------------------------------------------------------------------
+
+    @property
+    def where(self) -> str:
+        return (
+            f"Chroma server at {self.url}" if self.url else f"Chroma directory {self.persist_dir}"
+        )
+
+    def _connect(self) -> chromadb.ClientAPI:
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False, allow_reset=False)
+        if self.persist_dir is not None:
+            try:
+                self.persist_dir.mkdir(parents=True, exist_ok=True)
+                return chromadb.PersistentClient(path=str(self.persist_dir), settings=settings)
+            except Exception as exc:
+                raise StoreUnavailable(
+                    f"cannot open the {self.where} ({type(exc).__name__}: {exc}); check that the "
+                    "directory is writable and not damaged (`dossier doctor` checks it)"
+                ) from exc
+        assert self.url is not None
+        self._check_server()
+        parts = urlsplit(self.url)
+        try:
+            client = chromadb.HttpClient(
+                host=parts.hostname or "localhost",
+                port=parts.port or (443 if parts.scheme == "https" else 8000),
+                ssl=parts.scheme == "https",
+                settings=settings,
+            )
+        except Exception as exc:
+            raise self._unreachable(exc) from exc
+        # chromadb's HTTP session has no timeout at all; a hung server would hang us.
+        import httpx
+
+        session = getattr(getattr(client, "_server", None), "_session", None)
+        if isinstance(session, httpx.Client):
+            session.timeout = httpx.Timeout(self.timeout, read=max(self.timeout, 60.0))
+        return client
+
+    def _check_server(self) -> None:
+        import httpx
+
+        try:
+            httpx.get(f"{self.url.rstrip('/')}/api/v2/heartbeat", timeout=self.timeout)  # type: ignore[union-attr]
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from exc
+
+    def _unreachable(self, exc: BaseException) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"Chroma server at {self.url} did not answer within {self.timeout:g} s "
+            f"({type(exc).__name__}); start it with `chroma run --path DIR --port PORT` "
+            "or unset DOSSIER_CHROMA_URL to use the embedded store"
+        )
+
+    @property
+    def collection(self) -> chromadb.Collection:
+        with self._lock:
+            if self._collection is None:
+                if self._client is None:
+                    self._client = self._connect()
+                self._collection = self._open_collection(self._client)
+            return self._collection
+
+    def _open_collection(self, client: chromadb.ClientAPI) -> chromadb.Collection:
+        try:
+            collection = client.get_or_create_collection(
+                self.collection_name,
+                metadata={
+                    "hnsw:space": "cosine",
+                    MODEL_KEY: self.embedding_model,
+                    GENERATION_KEY: 0,
+                },
+                embedding_function=None,
+            )
+        except Exception as exc:
+            raise self._translate(exc) from exc
+        stored_model = (collection.metadata or {}).get(MODEL_KEY)
+        if stored_model and self.embedding_model and stored_model != self.embedding_model:
+            raise ConfigError(
+                f"collection {self.collection_name!r} was built with embedding model "
+                f"{stored_model!r}, but {self.embedding_model!r} is configured; set "
+                f"DOSSIER_EMBEDDING_MODEL={stored_model} or use another DOSSIER_COLLECTION"
+            )
+        return collection
+
+    def _translate(self, exc: BaseException) -> Exception:
+        if isinstance(exc, StoreUnavailable | ConfigError):
+            return exc
+        if self.url is not None:
+            # A server that went away mid-session: reconnect on the next call.
+            self._client = None
+            self._collection = None
+            return self._unreachable(exc)
+        return StoreUnavailable(
+            f"the {self.where} failed ({type(exc).__name__}: {exc}); run `dossier doctor` to "
+            "check the data directory"
+        )
+
+    def _call(self, fn: str, **kwargs: Any) -> Any:
+        collection = self.collection
+        try:
+            return getattr(collection, fn)(**kwargs)
+        except Exception as exc:
+            with self._lock:
+                raise self._translate(exc) from exc
+
+    def langchain(self, embeddings: Embeddings) -> VectorStore:
+        """This collection as a LangChain vector store (for the indexing API)."""
+        self.collection  # noqa: B018  (connects, and checks the embedding model)
+        return _LangChainChroma(
+            self,
+            client=self._client,
+            collection_name=self.collection_name,
+            embedding_function=embeddings,
+            create_collection_if_not_exists=False,
+        )
+
+    # -- reads --------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self._call("count"))
+
+    def generation(self) -> int:
+        """A number that changes whenever the collection's contents change.
+
+        Read afresh from Chroma each time, so a write by another process shows.
+        """
+        self.collection  # noqa: B018
+        try:
+            fresh = self._client.get_collection(self.collection_name, embedding_function=None)  # type: ignore[union-attr]
+        except Exception as exc:
+            with self._lock:
+                raise self._translate(exc) from exc
+        return int((fresh.metadata or {}).get(GENERATION_KEY, 0))
+
+    def query(self, embedding: Sequence[float], n: int) -> list[StoredChunk]:
+        if n <= 0:
+            return []
+        result = self._call(
+            "query",
+            query_embeddings=[list(embedding)],
+            n_results=n,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            StoredChunk(id=i, text=d or "", metadata=dict(m or {}), distance=float(dist))
+            for i, d, m, dist in zip(
+                result["ids"][0],
+                result["documents"][0],
+                result["metadatas"][0],
+                result["distances"][0],
+                strict=True,
+            )
+        ]
+
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        where: dict[str, Any] | None = None,
+        include_text: bool = True,
+    ) -> list[StoredChunk]:
+        include = ["metadatas", "documents"] if include_text else ["metadatas"]
+        kwargs: dict[str, Any] = {"include": include}
+        if ids is not None:
+            kwargs["ids"] = list(ids)
+        if where is not None:
+            kwargs["where"] = where
+        result = self._call("get", **kwargs)
+        documents = result.get("documents") or [""] * len(result["ids"])
+        return [
+            StoredChunk(id=i, text=d or "", metadata=dict(m or {}))
+            for i, d, m in zip(result["ids"], documents, result["metadatas"], strict=True)
+        ]
+
+    def iter_all(self, page: int = 5000, include_text: bool = True) -> Iterator[StoredChunk]:
+        """Every chunk, a page at a time (bounded memory for big collections)."""
+        include = ["metadatas", "documents"] if include_text else ["metadatas"]
+        offset = 0
+        while True:
+            result = self._call("get", include=include, limit=page, offset=offset)
+            if not result["ids"]:
+                return
+            documents = result.get("documents") or [""] * len(result["ids"])
+            for i, d, m in zip(result["ids"], documents, result["metadatas"], strict=True):
+                yield StoredChunk(id=i, text=d or "", metadata=dict(m or {}))
+            offset += len(result["ids"])
+
+    # -- writes -------------------------------------------------------------------------
+
+    def delete(self, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None) -> None:
+        if ids is not None and not ids:
+            return
+        self._call("delete", ids=list(ids) if ids is not None else None, where=where)
+
+    def bump_generation(self) -> int:
+        """Mark the contents as changed; returns the new generation."""
+        collection = self.collection
+        metadata = dict(collection.metadata or {})
+        new = int(metadata.get(GENERATION_KEY, 0)) + 1
+        metadata[GENERATION_KEY] = new
+        metadata.pop("hnsw:space", None)  # fixed at creation; Chroma refuses to modify it
+        try:
+            collection.modify(metadata=metadata)
+        except Exception as exc:
+            with self._lock:
+                raise self._translate(exc) from exc
+        return new
+
+
+class _LangChainChroma(Chroma):
+    """langchain-chroma's ``Chroma`` whose failed writes raise ``StoreUnavailable``."""
+
+    def __init__(self, store: ChunkStore, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._store = store
+
+    def add_documents(self, documents: Any, **kwargs: Any) -> list[str]:
+        try:
+            return super().add_documents(documents, **kwargs)
+        except Exception as exc:
+            raise self._store._translate(exc) from exc
+
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> None:
+        try:
+            super().delete(ids, **kwargs)
+        except Exception as exc:
+            raise self._store._translate(exc) from exc

