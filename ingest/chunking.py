@@ -62,7 +62,7 @@ def _is_abbreviation(line: str, dot: int) -> bool:
         return False
     token = word.group(1).lower()
     # Single letters are initials ("J. K. Rowling"); dotted words are acronyms ("U.S.").
-    return token in _ABBREVIATIONS or len(token) == 1 or "." in token
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or "." in token
 
 
 def _add_span(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import RejectedFile
 from assistant.types import Article
@@ -186,15 +187,20 @@ def html_to_text(html: str) -> tuple[str, dict[str, str | None]]:
         deduplicate=True,
         favor_recall=True,
     )
-    body = (doc.text if doc is not None else None) or ""
+    found: dict[str, Any] = {}
+    if isinstance(doc, dict):
+        found = doc
+    elif doc is not None:
+        found = doc.as_dict()
+    body = found.get("text") or ""
     if not body.strip():
         # Very short pages fall below trafilatura's main-content thresholds.
         body = trafilatura.html2txt(html) or ""
-    title = getattr(doc, "title", None) if doc is not None else None
+    title = found.get("title")
     meta = {
         "title": title,
-        "outlet": getattr(doc, "sitename", None) if doc is not None else None,
-        "date": getattr(doc, "date", None) if doc is not None else None,
+        "outlet": found.get("sitename"),
+        "date": found.get("date"),
     }
     if title and not normalize(body).lstrip().startswith(title):
         body = f"{title}\n\n{body}"

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.documents import Document
 from langchain_core.indexing import index
@@ -108,7 +108,7 @@ class Indexer:
     def max_tokens(self) -> int:
         return min(self.chunk_size, self.embedder.max_tokens)
 
-    def _lock(self):  # type: ignore[no-untyped-def]
+    def _lock(self) -> Any:
         from filelock import FileLock, Timeout
 
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)

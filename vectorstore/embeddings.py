@@ -98,7 +98,10 @@ class Embedder(Embeddings):
         path = resolve_model_path(self.name)
         try:
             return SentenceTransformer(
-                path, device=self.device, backend=self.backend, local_files_only=True
+                path,
+                device=self.device,
+                backend=self.backend,  # type: ignore[arg-type]
+                local_files_only=True,
             )
         except Exception as exc:  # sentence-transformers raises many kinds here
             raise ModelUnavailable(
@@ -114,12 +117,12 @@ class Embedder(Embeddings):
         if config is not None and "max_seq_length" in json.loads(config.read_text()):
             limit = int(json.loads(config.read_text())["max_seq_length"])
         else:
-            limit = int(self.model.max_seq_length)
+            limit = int(self.model.max_seq_length or 512)
         return limit - len(self.tokenizer.encode("", add_special_tokens=True).ids)
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_embedding_dimension())
+        return int(self.model.get_embedding_dimension() or 0)
 
     @property
     def tokenizer(self) -> Any:
@@ -149,7 +152,7 @@ class Embedder(Embeddings):
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character offsets of each model token of ``text`` (no special tokens, no limit)."""
-        return [tuple(o) for o in self.tokenizer.encode(text, add_special_tokens=False).offsets]  # type: ignore[misc]
+        return [(s, e) for s, e in self.tokenizer.encode(text, add_special_tokens=False).offsets]
 
     def count_tokens(self, text: str) -> int:
         return len(self.token_spans(text))
@@ -171,7 +174,9 @@ class Embedder(Embeddings):
         )
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts).tolist()  # type: ignore[no-any-return]
+        rows: list[list[float]] = self.encode(texts).tolist()
+        return rows
 
     def embed_query(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()  # type: ignore[no-any-return]
+        row: list[float] = self.encode([text])[0].tolist()
+        return row

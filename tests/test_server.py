@@ -1,0 +1,93 @@
+"""Server mode against a real `chroma run` on loopback, and a clear error when it is down."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant.errors import StoreUnavailable
+from tests.conftest import MIA
+
+pytestmark = pytest.mark.server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    assert chroma, "the chroma command comes with the chromadb package"
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = (path / "server.log").open("w")
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/api/v2/heartbeat", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((path / "server.log").read_text()) from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def test_ingest_and_answer_through_a_chroma_server(
+    make_assistant, seed_copy: Path, chroma_server: str, tmp_path: Path
+):
+    bot = make_assistant(chroma_url=chroma_server, collection="server-test")
+    report = bot.ingest([seed_copy])
+    assert report.count("added") == 2
+    assert not (tmp_path / "data" / "chroma").exists()  # nothing stored locally but records
+
+    answer = bot.answer("Who leads the Islamic Movement for Azawad?")
+    assert "Alghabass Ag Intallah" in answer.text
+    assert answer.citations[0].source == MIA
+
+    again = make_assistant(chroma_url=chroma_server, collection="server-test")
+    assert again.ingest([seed_copy]).chunks_embedded == 0
+    assert again.store.count() == bot.store.count()
+
+
+def test_unreachable_server_fails_fast_with_the_fix(make_assistant):
+    bot = make_assistant(chroma_url=f"http://127.0.0.1:{free_port()}", chroma_timeout=2)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=r"did not answer.*chroma run.*DOSSIER_CHROMA_URL"):
+        bot.answer("Who leads the MIA?")
+    assert time.monotonic() - started < 10
+
+
+def test_a_server_that_never_answers_times_out(make_assistant):
+    # A socket that accepts connections but never replies: a hung server.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        bot = make_assistant(chroma_url=url, chroma_timeout=1.5)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match=r"did not answer within 1\.5 s"):
+            bot.sources()
+        assert time.monotonic() - started < 10
