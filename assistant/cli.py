@@ -1,4 +1,4 @@
-"""The ``dossier`` command: ingest, ask, search, sources, delete, ui.
+"""The ``dossier`` command: ingest, ask, search, sources, delete.
 
 Settings come from ``DOSSIER_*`` variables; the flags override them. Errors
 print one line naming the problem and the fix, and exit with status 1 (2 for
@@ -73,9 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", parents=[common], help="remove articles")
     delete.add_argument("sources", nargs="+", metavar="SOURCE", help="file name or path")
 
-    ui = commands.add_parser("ui", parents=[common], help="start the web app")
-    ui.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
-    ui.add_argument("--port", type=int, default=None, help="port (default 7860)")
     return parser
 
 
@@ -83,10 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {name: getattr(args, name) for name in _SETTING_FLAGS if hasattr(args, name)}
     try:
-        if args.command == "ui":
-            from ui.app import main as ui_main
-
-            return ui_main(host=args.host, port=args.port, **overrides)
         from assistant.service import Assistant
 
         bot = Assistant(**overrides)
