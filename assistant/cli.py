@@ -173,7 +173,7 @@ def _sources(bot: Any, args: argparse.Namespace) -> int:
 
 
 def _delete(bot: Any, args: argparse.Namespace) -> int:
-    known = {s.source for s in bot.sources()} | {s.source_id for s in bot.sources()}
+    known = {name for s in bot.sources() for name in (s.source, s.source_id)}
     unknown = [s for s in args.sources if s not in known]
     removed = bot.delete(args.sources)
     print(f"Removed {removed} chunks.")

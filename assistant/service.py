@@ -138,12 +138,11 @@ class Assistant:
     def delete(self, sources: Iterable[str]) -> int:
         """Remove articles by file name or path; returns the number of chunks removed."""
         wanted = set(sources)
+        wanted_paths = {str(Path(w).resolve()) for w in wanted}
         ids = [
             s.source_id
             for s in self.sources()
-            if s.source_id in wanted
-            or s.source in wanted
-            or str(Path(s.source_id).resolve()) in {str(Path(w).resolve()) for w in wanted}
+            if s.source_id in wanted or s.source in wanted or s.source_id in wanted_paths
         ]
         removed = self.indexer.delete(ids)
         self.retriever.refresh()
