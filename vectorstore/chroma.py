@@ -238,13 +238,18 @@ class ChunkStore:
         ids: Sequence[str] | None = None,
         where: dict[str, Any] | None = None,
         include_text: bool = True,
+        limit: int | None = None,
+        offset: int | None = None,
     ) -> list[StoredChunk]:
         include = ["metadatas", "documents"] if include_text else ["metadatas"]
-        kwargs: dict[str, Any] = {"include": include}
+        kwargs: dict[str, Any] = {
+            "include": include,
+            "where": where,
+            "limit": limit,
+            "offset": offset,
+        }
         if ids is not None:
             kwargs["ids"] = list(ids)
-        if where is not None:
-            kwargs["where"] = where
         result = self._call("get", **kwargs)
         documents = result.get("documents") or [""] * len(result["ids"])
         return [
@@ -254,16 +259,10 @@ class ChunkStore:
 
     def iter_all(self, page: int = 5000, include_text: bool = True) -> Iterator[StoredChunk]:
         """Every chunk, a page at a time (bounded memory for big collections)."""
-        include = ["metadatas", "documents"] if include_text else ["metadatas"]
         offset = 0
-        while True:
-            result = self._call("get", include=include, limit=page, offset=offset)
-            if not result["ids"]:
-                return
-            documents = result.get("documents") or [""] * len(result["ids"])
-            for i, d, m in zip(result["ids"], documents, result["metadatas"], strict=True):
-                yield StoredChunk(id=i, text=d or "", metadata=dict(m or {}))
-            offset += len(result["ids"])
+        while chunks := self.get(include_text=include_text, limit=page, offset=offset):
+            yield from chunks
+            offset += len(chunks)
 
     # -- writes -------------------------------------------------------------------------
 

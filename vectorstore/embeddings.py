@@ -7,6 +7,7 @@ already in the local Hugging Face cache, or a local model folder, works too.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -110,14 +111,15 @@ class Embedder(Embeddings):
                 "or unset DOSSIER_EMBEDDING_MODEL for the packaged all-MiniLM-L6-v2"
             ) from exc
 
-    @property
+    @functools.cached_property
     def max_tokens(self) -> int:
-        """Word pieces of text the model sees, not counting its special tokens."""
+        """Word pieces of text the model sees, not counting its special tokens.
+
+        Cached: chunking asks for it once per chunk.
+        """
         config = self._local_file("sentence_bert_config.json")
-        if config is not None and "max_seq_length" in json.loads(config.read_text()):
-            limit = int(json.loads(config.read_text())["max_seq_length"])
-        else:
-            limit = int(self.model.max_seq_length or 512)
+        settings = json.loads(config.read_text()) if config is not None else {}
+        limit = int(settings.get("max_seq_length") or self.model.max_seq_length or 512)
         return limit - len(self.tokenizer.encode("", add_special_tokens=True).ids)
 
     @property
