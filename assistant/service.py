@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from assistant.answerers import Answerer
 from assistant.answerers.extractive import ExtractiveAnswerer
 from assistant.config import Settings
-from assistant.errors import InvalidQuestion
+from assistant.errors import ConfigError, InvalidQuestion
 from assistant.retrieval import HybridRetriever, Message, contextual_query, message_text
 from assistant.types import Answer, Passage, SourceInfo, SyncReport
 from ingest.sync import Indexer, Progress
@@ -81,6 +81,12 @@ class Assistant:
             idf=self.retriever.keyword.idf,
             unknown_idf=self.retriever.keyword.max_idf,
         )
+        self.answerers: dict[str, Answerer] = {self.answerer.mode: self.answerer}
+
+    @property
+    def modes(self) -> list[str]:
+        """The answer modes this Assistant offers; the first is the default."""
+        return list(self.answerers)
 
     def __repr__(self) -> str:
         return f"Assistant(data_dir={str(self.settings.data_dir)!r}, store={self.store.where!r})"
@@ -93,23 +99,65 @@ class Assistant:
     # -- asking -------------------------------------------------------------------------
 
     def answer(
-        self, question: str, history: Sequence[Message] | None = None, *, k: int | None = None
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        *,
+        k: int | None = None,
+        mode: str | None = None,
     ) -> Answer:
         """Answer ``question``; ``history`` is the chat so far as role/content messages."""
+        result: Answer | None = None
+        for event in self.stream(question, history, k=k, mode=mode):
+            if isinstance(event, Answer):
+                result = event
+        assert result is not None  # stream() always ends with the Answer
+        return result
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Message] | None = None,
+        *,
+        k: int | None = None,
+        mode: str | None = None,
+    ) -> Iterator[str | Answer]:
+        """Answer ``question`` as it is written: text pieces (``str``), then the ``Answer``.
+
+        Answerers that write their text incrementally (LLMs) yield pieces as they
+        come; the others yield the finished Answer only. The last item is always
+        the Answer, whose text is final and whose citations are checked.
+        """
+        answerer = self._answerer(mode)
         question = clean_question(question)
         turns = normalize_history(history)
         query = contextual_query(question, turns)
         passages = self.retrieve(query, k=k)
         if not passages:
-            return Answer(
+            yield Answer(
                 question=question,
                 text=EMPTY_STORE
                 if self.store.count() == 0
                 else "The articles do not answer this question.",
                 answered=False,
-                mode=self.answerer.mode,
+                mode=answerer.mode,
             )
-        return self.answerer.answer(question, passages, query=query)
+            return
+        stream = getattr(answerer, "stream", None)
+        if stream is None:
+            yield answerer.answer(question, passages, query=query)
+        else:
+            yield from stream(question, passages, query=query)
+
+    def _answerer(self, mode: str | None) -> Answerer:
+        if mode is None:
+            return self.answerer
+        try:
+            return self.answerers[mode]
+        except KeyError:
+            raise ConfigError(
+                f"unknown answer mode {mode!r}; choose one of: {', '.join(self.answerers)}"
+            ) from None
 
     def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
         """The ``k`` passages that best match ``query``, best first."""

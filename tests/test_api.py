@@ -9,7 +9,7 @@ import pytest
 
 import assistant
 from assistant import Answer, Assistant, Citation, DossierError, Passage, answer
-from assistant.errors import InvalidQuestion
+from assistant.errors import ConfigError, InvalidQuestion
 from ingest.loaders import load_article
 from tests.conftest import GSIM, MIA, SEEDS
 
@@ -163,3 +163,15 @@ def test_answer_function_uses_the_default_data_dir(seeded: Assistant, monkeypatc
 def test_bad_settings_are_dossier_errors(tmp_path: Path):
     with pytest.raises(DossierError, match="chunk_overlap"):
         Assistant(data_dir=tmp_path, chunk_size=100, chunk_overlap=90)
+
+
+def test_stream_ends_with_the_answer_and_modes_are_checked(seeded: Assistant):
+    events = list(seeded.stream("Who leads the Islamic Movement for Azawad?"))
+    assert isinstance(events[-1], Answer)
+    assert all(isinstance(e, str) for e in events[:-1])
+    assert events[-1].text == seeded.answer("Who leads the Islamic Movement for Azawad?").text
+    assert seeded.modes[0] == "extractive"
+    with pytest.raises(
+        ConfigError, match="unknown answer mode 'oracle'; choose one of: extractive"
+    ):
+        seeded.answer("Who leads the MIA?", mode="oracle")
