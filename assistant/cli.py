@@ -1,4 +1,4 @@
-"""The ``dossier`` command: ingest, ask, search, sources, delete.
+"""The ``dossier`` command: ingest, ask, search, sources, delete, ui.
 
 Settings come from ``DOSSIER_*`` variables; the flags override them. Errors
 print one line naming the problem and the fix, and exit with status 1 (2 for
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from assistant.errors import DossierError
@@ -73,7 +75,61 @@ def build_parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", parents=[common], help="remove articles")
     delete.add_argument("sources", nargs="+", metavar="SOURCE", help="file name or path")
 
+    ui = commands.add_parser("ui", parents=[common], help="start the web app")
+    ui.add_argument(
+        "--host",
+        default=os.environ.get("DOSSIER_UI_HOST") or "127.0.0.1",
+        help="address to listen on (DOSSIER_UI_HOST, default 127.0.0.1: this machine only)",
+    )
+    ui.add_argument(
+        "--port",
+        type=_port,
+        default=os.environ.get("DOSSIER_UI_PORT") or 7860,
+        help="port (DOSSIER_UI_PORT, default 7860)",
+    )
+    ui.add_argument(
+        "--seeds",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="articles to ingest on first start when the library is empty "
+        "(default: the project's seeds/ folder)",
+    )
+    ui.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=4,
+        help="questions answered at the same time; more wait in the queue (default 4)",
+    )
+    ui.add_argument(
+        "--queue-size",
+        type=_positive,
+        default=64,
+        help="requests allowed to wait; beyond that users are told the app is busy (default 64)",
+    )
+    ui.add_argument(
+        "--share",
+        action="store_true",
+        help="also open a public gradio.live link (off by default; needs internet)",
+    )
     return parser
+
+
+def _port(value: str) -> int:
+    port = _positive(value)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {value}")
+    return port
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return number
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -182,12 +238,41 @@ def _delete(bot: Any, args: argparse.Namespace) -> int:
     return 1 if unknown else 0
 
 
+def _ui(bot: Any, args: argparse.Namespace) -> int:
+    import logging
+
+    from ui.app import default_seeds, login_from_env, serve
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    auth = login_from_env()
+    if auth is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"dossier: warning: listening on {args.host} without a login; "
+            "set DOSSIER_UI_USER and DOSSIER_UI_PASSWORD to require one",
+            file=sys.stderr,
+        )
+    seeds = args.seeds if args.seeds is not None else default_seeds()
+    print(f"Starting Dossier at http://{args.host}:{args.port} ...", file=sys.stderr)
+    serve(
+        bot,
+        host=args.host,
+        port=args.port,
+        auth=auth,
+        share=args.share,
+        concurrency=args.concurrency,
+        queue_size=args.queue_size,
+        seeds=seeds,
+    )
+    return 0
+
+
 _COMMANDS = {
     "ingest": _ingest,
     "ask": _ask,
     "search": _search,
     "sources": _sources,
     "delete": _delete,
+    "ui": _ui,
 }
 
 if __name__ == "__main__":

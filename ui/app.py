@@ -1,0 +1,381 @@
+"""The Dossier web app: a chat whose answers cite their sources, and a library of articles.
+
+``build_app(bot)`` makes the Gradio Blocks; ``serve(bot, ...)`` launches it with
+the safety settings (loopback by default, optional login, a bounded queue, the
+data directory never served). ``dossier ui`` is the command that calls it.
+
+The app's API, for ``gradio_client``:
+    ``/ask`` (question, history, k, mode) -> the Answer as a dict;
+    ``/articles`` () -> the ingested articles;
+    ``/add_articles`` (files) -> per-file results;
+    ``/delete_articles`` (sources) -> chunks removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no phoning home
+
+import gradio as gr
+
+from assistant.errors import DossierError
+from assistant.service import MAX_QUESTION_CHARS, Assistant
+from assistant.types import Answer, FileResult
+from ingest.loaders import TEXT_SUFFIXES
+from ui import library, render
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REVEAL_SECONDS = 0.6  # the longest a finished answer takes to appear word by word
+EXAMPLE_COUNT = 3
+
+CSS = """
+.dossier-answer .dossier-text { line-height: 1.55; }
+.dossier-muted { opacity: 0.65; font-style: italic; }
+.dossier-error .dossier-text { color: var(--error-text-color, #b91c1c); }
+.dossier-refused .dossier-text { font-style: italic; }
+a.dossier-cite { font-weight: 600; text-decoration: none; padding: 0 1px; }
+.dossier-sources { margin-top: 0.8em; border-top: 1px solid var(--border-color-primary);
+  padding-top: 0.5em; }
+.dossier-label { font-size: 0.8em; text-transform: uppercase; letter-spacing: 0.05em;
+  opacity: 0.7; margin-bottom: 0.3em; }
+details.dossier-source { margin: 0.3em 0; border-left: 3px solid var(--color-accent);
+  padding: 0.2em 0.6em; border-radius: 2px; }
+details.dossier-source summary { cursor: pointer; }
+details.dossier-source .dossier-meta { opacity: 0.7; font-size: 0.9em; }
+details.dossier-source.dossier-flash { background: var(--color-accent-soft); }
+.dossier-passage { margin-top: 0.4em; font-size: 0.95em; white-space: normal; }
+.dossier-passage mark { background: #fde68a; color: #111; padding: 0 1px; }
+"""
+
+# A click on an [n] marker opens source n of the same answer and scrolls to it.
+HEAD = """
+<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest("a.dossier-cite");
+  if (!link) return;
+  const source = document.getElementById(link.getAttribute("href").slice(1));
+  if (!source) return;
+  event.preventDefault();
+  event.stopPropagation();
+  source.open = true;
+  source.scrollIntoView({block: "nearest", behavior: "smooth"});
+  source.classList.add("dossier-flash");
+  setTimeout(() => source.classList.remove("dossier-flash"), 1500);
+}, true);
+</script>
+"""
+
+
+def build_app(bot: Assistant) -> gr.Blocks:
+    """The web app for ``bot``: Chat and Library tabs, and the API endpoints."""
+    upload_types = sorted(TEXT_SUFFIXES)
+
+    with gr.Blocks(title="Dossier", analytics_enabled=False) as app:
+        turns = gr.State([])  # the plain-text chat, for follow-up questions
+        gr.Markdown("# Dossier\nAsk about the articles; every answer cites its sources.")
+        status = gr.Markdown(elem_id="status")
+
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                chatbot = gr.Chatbot(
+                    elem_id="chat",
+                    show_label=False,
+                    height=560,
+                    layout="panel",
+                    sanitize_html=True,
+                    allow_tags=False,
+                    latex_delimiters=[],
+                    feedback_options=None,
+                    placeholder="Ask a question about the articles in the library.",
+                )
+                with gr.Row():
+                    question = gr.Textbox(
+                        elem_id="question",
+                        show_label=False,
+                        placeholder="Ask a question about the articles…",
+                        max_length=MAX_QUESTION_CHARS,
+                        autofocus=True,
+                        scale=8,
+                    )
+                    ask_button = gr.Button("Ask", variant="primary", elem_id="ask", scale=1)
+                examples = gr.Dataset(
+                    components=[question],
+                    samples=[],
+                    label="Examples",
+                    elem_id="examples",
+                )
+                with gr.Row():
+                    clear = gr.Button("Clear conversation", elem_id="clear", size="sm")
+                with gr.Accordion("Settings", open=False, elem_id="settings"):
+                    k = gr.Slider(
+                        1, 20, value=bot.settings.k, step=1, label="Passages retrieved per question"
+                    )
+                    mode = gr.Dropdown(
+                        choices=bot.modes, value=bot.modes[0], label="Answer mode", elem_id="mode"
+                    )
+
+            with gr.Tab("Library", id="library"):
+                articles = gr.Dataframe(
+                    headers=render.LIBRARY_HEADERS,
+                    type="array",
+                    interactive=False,
+                    wrap=True,
+                    elem_id="articles",
+                    label="Articles",
+                )
+                uploads = gr.File(
+                    file_count="multiple",
+                    file_types=upload_types,
+                    label=f"Add articles ({', '.join(upload_types)}; "
+                    f"up to {bot.settings.max_file_mb:g} MB each)",
+                    elem_id="upload",
+                )
+                add_button = gr.Button("Add to library", variant="primary", elem_id="add")
+                results = gr.Dataframe(
+                    headers=render.REPORT_HEADERS,
+                    type="array",
+                    interactive=False,
+                    wrap=True,
+                    label="Last upload",
+                    elem_id="results",
+                )
+                with gr.Row():
+                    doomed = gr.Dropdown(
+                        multiselect=True, choices=[], label="Articles to delete", scale=4
+                    )
+                    delete_button = gr.Button("Delete", variant="stop", scale=1)
+
+        # -- chat ---------------------------------------------------------------------
+
+        def respond(
+            message: str, chat: list[Any], plain: list[dict[str, str]], k: float, mode: str
+        ) -> Iterator[tuple[str, list[Any], list[dict[str, str]]]]:
+            chat, plain = list(chat or []), list(plain or [])
+            if not (message or "").strip():
+                yield message, chat, plain
+                return
+            turn = len(chat) + 1  # the answer's position: unique within this chat
+            chat.append({"role": "user", "content": render.question_html(message)})
+            chat.append({"role": "assistant", "content": render.pending_html()})
+            yield "", chat, plain
+            try:
+                answer, written = None, ""
+                for event in bot.stream(message, plain, k=int(k), mode=mode):
+                    if isinstance(event, Answer):
+                        answer = event
+                    else:  # a piece of text from an answerer that writes as it goes
+                        written += event
+                        chat[-1] = {"role": "assistant", "content": render.partial_html(written)}
+                        yield "", chat, plain
+                assert answer is not None  # stream() always ends with the Answer
+                if not written:
+                    yield from _reveal(answer.text, chat, plain)
+            except DossierError as exc:
+                chat[-1] = {"role": "assistant", "content": render.error_html(str(exc))}
+                yield "", chat, plain
+                return
+            except Exception as exc:  # the app must stay usable; the log has the details
+                log.exception("answering %r failed", message[:200])
+                chat[-1] = {
+                    "role": "assistant",
+                    "content": render.error_html(
+                        f"Something went wrong while answering ({type(exc).__name__}); "
+                        "the server log has the details. Try again or rephrase."
+                    ),
+                }
+                yield "", chat, plain
+                return
+            plain += [
+                {"role": "user", "content": message},
+                {"role": "assistant", "content": answer.text},
+            ]
+            chat[-1] = {"role": "assistant", "content": render.answer_html(answer, turn)}
+            yield "", chat, plain
+
+        def _reveal(
+            text: str, chat: list[Any], plain: list[dict[str, str]]
+        ) -> Iterator[tuple[str, list[Any], list[dict[str, str]]]]:
+            # The extractive answer is ready at once; showing it a few words at a
+            # time reads like the LLM modes and lets the eye follow it in.
+            steps = list(render.reveal(text))
+            pause = REVEAL_SECONDS / max(len(steps), 1)
+            for shown in steps[:-1]:
+                chat[-1] = {"role": "assistant", "content": render.partial_html(shown)}
+                yield "", chat, plain
+                time.sleep(pause)
+
+        chat_inputs = [question, chatbot, turns, k, mode]
+        chat_outputs = [question, chatbot, turns]
+        for trigger in (question.submit, ask_button.click):
+            trigger(respond, chat_inputs, chat_outputs, api_visibility="private")
+        clear.click(
+            lambda: ([], [], ""), None, [chatbot, turns, question], api_visibility="private"
+        )
+        chatbot.clear(lambda: [], None, turns, api_visibility="private")  # its own trash button
+        examples.click(lambda sample: sample[0], examples, question, api_visibility="private").then(
+            respond, chat_inputs, chat_outputs, api_visibility="private"
+        )
+
+        # -- library ------------------------------------------------------------------
+
+        def library_view() -> tuple[Any, ...]:
+            sources = bot.sources()
+            chunks = sum(s.chunks for s in sources)
+            newest = sorted(sources, key=lambda s: s.ingested_at, reverse=True)[:EXAMPLE_COUNT]
+            samples = [[f"What does the article “{s.title}” report?"] for s in newest]
+            return (
+                f"{len(sources)} article{'s' * (len(sources) != 1)} · {chunks} passages · "
+                f"answer mode: {bot.modes[0]}",
+                render.library_rows(sources),
+                gr.Dropdown(
+                    choices=[(f"{s.title} ({s.source})", s.source_id) for s in sources], value=[]
+                ),
+                gr.Dataset(samples=samples, visible=bool(samples)),
+            )
+
+        view_outputs = [status, articles, doomed, examples]
+
+        def add_articles(
+            files: list[str] | None,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+        ) -> tuple[Any, ...]:
+            if not files:
+                raise gr.Error(f"Choose one or more files to add ({', '.join(upload_types)}).")
+
+            def step(result: FileResult, done: int, total: int) -> None:
+                progress((done, total), desc=f"{result.status}: {Path(result.path).name}")
+
+            try:
+                report = library.add_uploads(bot, [(Path(f).name, f) for f in files], step)
+            except DossierError as exc:
+                raise gr.Error(str(exc)) from None
+            return (render.report_rows(report), None, *library_view())
+
+        def delete_articles(sources: list[str] | None) -> int:
+            """Remove articles (file names or ids) from the library; returns chunks removed."""
+            if not sources:
+                raise gr.Error("Choose the articles to delete first.")
+            try:
+                return library.delete_articles(bot, list(sources))
+            except DossierError as exc:
+                raise gr.Error(str(exc)) from None
+
+        def delete_selected(sources: list[str] | None) -> tuple[Any, ...]:
+            removed = delete_articles(sources)
+            gr.Info(f"Deleted {len(sources or [])} article(s), {removed} passages.")
+            return library_view()
+
+        add_button.click(
+            add_articles,
+            uploads,
+            [results, uploads, *view_outputs],
+            api_name="add_articles",
+            concurrency_id="library",
+            concurrency_limit=1,
+        )
+        delete_button.click(
+            delete_selected,
+            doomed,
+            view_outputs,
+            api_visibility="private",
+            concurrency_id="library",
+            concurrency_limit=1,
+        )
+        app.load(library_view, None, view_outputs, api_visibility="private")
+
+        # -- API ----------------------------------------------------------------------
+
+        def ask(
+            question: str,
+            history: list[dict[str, Any]] | None = None,
+            k: int | None = None,
+            mode: str | None = None,
+        ) -> dict[str, Any]:
+            """Answer a question from the articles: text, citations and passages.
+
+            The result has the fields of ``assistant.Answer``. ``history`` is the
+            chat so far as ``{"role", "content"}`` messages, for follow-ups.
+            """
+            try:
+                return bot.answer(question, history, k=k, mode=mode).to_dict()
+            except DossierError as exc:
+                raise gr.Error(str(exc)) from None
+
+        def list_articles() -> list[dict[str, Any]]:
+            """The ingested articles: source, title, outlet, date, chunks, ingested_at."""
+            return [s.to_dict() for s in bot.sources()]
+
+        gr.api(ask, api_name="ask")
+        gr.api(list_articles, api_name="articles")
+        gr.api(delete_articles, api_name="delete_articles", concurrency_id="library")
+
+    return app
+
+
+def serve(
+    bot: Assistant,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: tuple[str, str] | None = None,
+    share: bool = False,
+    concurrency: int = 4,
+    queue_size: int = 64,
+    seeds: Path | None = None,
+    block: bool = True,
+) -> gr.Blocks:
+    """Launch the app for ``bot``; ingest ``seeds`` first if the collection is empty."""
+    if seeds is not None and seeds.is_dir() and bot.store.count() == 0:
+        report = bot.ingest([seeds])
+        log.info("first start: ingested the seed articles: %s", report.summary())
+    bot.warm_up()
+    app = build_app(bot)
+    app.queue(default_concurrency_limit=concurrency, max_size=queue_size)
+    data_dir = bot.settings.data_dir.resolve()
+    app.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        share=share,
+        inbrowser=False,
+        prevent_thread_lock=not block,
+        max_file_size=bot.settings.max_file_bytes,
+        # Only Gradio's own upload cache is served; these are refused explicitly too.
+        allowed_paths=[],
+        blocked_paths=[str(data_dir), str(PROJECT_ROOT)],
+        ssr_mode=False,
+        enable_monitoring=False,
+        footer_links=["api"],
+        css=CSS,
+        head=HEAD,
+        theme=gr.themes.Soft(),
+    )
+    return app
+
+
+def login_from_env(env: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """``(user, password)`` from DOSSIER_UI_USER / DOSSIER_UI_PASSWORD, or None if unset."""
+    from assistant.errors import ConfigError
+
+    env = dict(os.environ) if env is None else env
+    user = env.get("DOSSIER_UI_USER", "").strip()
+    password = env.get("DOSSIER_UI_PASSWORD", "")
+    if bool(user) != bool(password):
+        missing = "DOSSIER_UI_PASSWORD" if user else "DOSSIER_UI_USER"
+        raise ConfigError(
+            f"web app login needs both DOSSIER_UI_USER and DOSSIER_UI_PASSWORD; set {missing}"
+        )
+    return (user, password) if user else None
+
+
+def default_seeds() -> Path | None:
+    seeds = PROJECT_ROOT / "seeds"
+    return seeds if seeds.is_dir() else None
