@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # nothing may download at run time
@@ -18,6 +24,7 @@ for _name in list(os.environ):
     if _name.startswith("DOSSIER_"):  # a developer's settings must not leak into tests
         del os.environ[_name]
 
+import httpx  # noqa: E402
 import pytest  # noqa: E402
 
 from assistant import Assistant  # noqa: E402
@@ -62,3 +69,79 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     report = bot.ingest([SEEDS])
     assert report.count("added") == 2, report
     return bot
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RunningApp:
+    url: str  # with a trailing slash
+    workdir: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "data"
+
+    @property
+    def log(self) -> str:
+        return (self.workdir / "app.log").read_text()
+
+
+@contextmanager
+def running_app(
+    workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[RunningApp]:
+    """Run ``dossier ui`` on a free loopback port with its own data directory and seeds.
+
+    Yields once the app answers; the server log is ``workdir/app.log``.
+    """
+    seeds = workdir / "seeds"
+    if not seeds.exists():
+        shutil.copytree(SEEDS, seeds)
+    port = free_port()
+    command = [sys.executable, "-m", "assistant.cli", "ui", "--port", str(port)]
+    command += ["--data-dir", str(workdir / "data"), "--seeds", str(seeds), *args]
+    log_path = workdir / "app.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+        )
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.monotonic() + 240  # first start loads the model and ingests the seeds
+            while True:
+                try:
+                    # The config endpoint answers 200 (or 401 with a login) once the app is up.
+                    status = httpx.get(f"{url}config", timeout=2).status_code
+                    if status in (200, 401):
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"dossier ui did not start:\n{log_path.read_text()}")
+                time.sleep(0.5)
+            yield RunningApp(url, workdir)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """The web app, started once per session on the seed articles.
+
+    Tests that add articles must remove them again (or use names nobody else asks about).
+    """
+    with running_app(tmp_path_factory.mktemp("app")) as running:
+        yield running

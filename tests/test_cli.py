@@ -136,3 +136,26 @@ def test_installed_command(tmp_path: Path, seed_copy: Path):
     )
     assert done.returncode == 0, done.stderr
     assert "Wednesday" in json.loads(done.stdout)["text"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["ui", "--port", "0"], "expected a positive number, got 0"),
+        (["ui", "--port", "70000"], "port must be 1-65535, got 70000"),
+        (["ui", "--port", "web"], "expected a whole number, got 'web'"),
+        (["ui", "--concurrency", "-2"], "expected a positive number, got -2"),
+    ],
+)
+def test_ui_rejects_bad_options(capsys, argv: list[str], message: str):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_ui_login_needs_both_variables(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setenv("DOSSIER_UI_USER", "editor")
+    code, _, err = run(capsys, "ui", "--data-dir", str(tmp_path / "d"))
+    assert code == 1
+    assert "needs both DOSSIER_UI_USER and DOSSIER_UI_PASSWORD; set DOSSIER_UI_PASSWORD" in err

@@ -14,15 +14,9 @@ import httpx
 import pytest
 
 from assistant.errors import StoreUnavailable
-from tests.conftest import MIA
+from tests.conftest import MIA, free_port
 
 pytestmark = pytest.mark.server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
