@@ -1,4 +1,4 @@
-# Dossier: `make run` sets everything up and starts Dossier; `make test` runs the tests.
+# Dossier: `make run` sets everything up and starts the web app; `make test` runs the tests.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +9,7 @@ QUESTION ?= Who leads the Islamic Movement for Azawad?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test lint clean
+.PHONY: setup run ask test lint clean
 
 setup: $(STAMP)
 
@@ -23,7 +23,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# The web app at http://127.0.0.1:7860; on first start it ingests seeds/.
 run: setup
+	$(BIN)/dossier ui
+
+ask: setup
 	$(BIN)/dossier ingest seeds/
 	$(BIN)/dossier ask "$(QUESTION)"
 
