@@ -75,6 +75,7 @@ class KeywordIndex:
         self.b = b
         self._counts: dict[str, Counter[str]] = {}
         self._ids: list[str] = []
+        self._position: dict[str, int] = {}
         self._vocab: dict[str, int] = {}
         self._idf: np.ndarray = np.zeros(0)
         self._matrix: sparse.csc_matrix = sparse.csc_matrix((0, 0))
@@ -97,6 +98,7 @@ class KeywordIndex:
 
     def _rebuild(self) -> None:
         self._ids = list(self._counts)
+        self._position = {chunk_id: row for row, chunk_id in enumerate(self._ids)}
         vocab: dict[str, int] = {}
         rows: list[int] = []
         cols: list[int] = []
@@ -147,10 +149,18 @@ class KeywordIndex:
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """The ``n`` best chunks for ``query`` as (id, score), best first; no zero scores."""
+        return self.top(self.scores(query), n)
+
+    def top(self, scores: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """The ``n`` best (id, score) of a ``scores`` vector, best first; no zero scores."""
         if n <= 0 or not self._ids:
             return []
-        scores = self.scores(query)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def score_of(self, scores: np.ndarray, chunk_id: str) -> float:
+        """The entry of a ``scores`` vector for ``chunk_id`` (0 for an unknown id)."""
+        row = self._position.get(chunk_id)
+        return float(scores[row]) if row is not None else 0.0
