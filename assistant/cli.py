@@ -27,6 +27,11 @@ _SETTING_FLAGS = {
         str,
         "sentence-transformers model name or folder (DOSSIER_EMBEDDING_MODEL)",
     ),
+    "embedding_backend": (
+        "--embedding-backend",
+        str,
+        "onnx, torch or onnx-int8 (DOSSIER_EMBEDDING_BACKEND, default onnx)",
+    ),
     "chunk_size": ("--chunk-size", int, "chunk size in model tokens (DOSSIER_CHUNK_SIZE)"),
     "chunk_overlap": ("--chunk-overlap", int, "overlap in model tokens (DOSSIER_CHUNK_OVERLAP)"),
     "record_manager_url": (

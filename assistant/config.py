@@ -34,6 +34,7 @@ class Settings:
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8000; unset = embedded Chroma
     collection: str = "dossier"
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_backend: str = "onnx"  # onnx (PyTorch's vectors, faster queries), torch, onnx-int8
     chunk_size: int = 200  # model tokens per chunk, at most the model's limit
     chunk_overlap: int = 40  # model tokens of whole sentences repeated between chunks
     k: int = 5  # passages retrieved per question
@@ -94,6 +95,11 @@ class Settings:
                     f"DOSSIER_CHROMA_URL {self.chroma_url!r} is not an http(s) URL; "
                     "use e.g. http://127.0.0.1:8000, or unset it for the embedded store"
                 )
+        if self.embedding_backend not in ("torch", "onnx", "onnx-int8"):
+            raise ConfigError(
+                f"DOSSIER_EMBEDDING_BACKEND must be torch, onnx or onnx-int8, "
+                f"got {self.embedding_backend!r}"
+            )
         if not self.embedding_model.strip():
             raise ConfigError(
                 "embedding_model is empty; unset DOSSIER_EMBEDDING_MODEL for the default"

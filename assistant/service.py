@@ -58,12 +58,12 @@ class Assistant:
         else:
             settings = settings.with_overrides(data_dir=data_dir, **overrides)
         self.settings = settings
-        self.embedder = Embedder(settings.embedding_model)
+        self.embedder = Embedder(settings.embedding_model, backend=settings.embedding_backend)
         self.store = ChunkStore(
             persist_dir=None if settings.chroma_url else settings.data_dir / "chroma",
             url=settings.chroma_url,
             collection=settings.collection,
-            embedding_model=settings.embedding_model,
+            embedding_model=self.embedder.identity,
             timeout=settings.chroma_timeout,
         )
         self.indexer = Indexer(

@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import ModelUnavailable
+from vectorstore.onnx_backend import BACKENDS, OnnxEncoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -27,6 +29,7 @@ PACKAGED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 _MODELS: dict[tuple[str, str], SentenceTransformer] = {}
 _TOKENIZERS: dict[str, Any] = {}
 _LOCK = threading.Lock()
+_QUERY_CACHE = 512
 
 
 def resolve_model_path(name: str) -> str:
@@ -69,16 +72,22 @@ class Embedder(Embeddings):
         *,
         device: str | None = None,
         batch_size: int = 64,
-        backend: str = "torch",
+        backend: str = "onnx",
     ) -> None:
         if not model or not model.strip():
             raise ModelUnavailable("embedding model name is empty")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if backend not in BACKENDS:
+            raise ModelUnavailable(
+                f"unknown embedding backend {backend!r}; choose one of: {', '.join(BACKENDS)}"
+            )
         self.name = model
         self.device = device or "cpu"
         self.batch_size = batch_size
         self.backend = backend
+        self._queries: OrderedDict[str, list[float]] = OrderedDict()
+        self._queries_lock = threading.Lock()
 
     @property
     def model(self) -> SentenceTransformer:
@@ -101,7 +110,6 @@ class Embedder(Embeddings):
             return SentenceTransformer(
                 path,
                 device=self.device,
-                backend=self.backend,  # type: ignore[arg-type]
                 local_files_only=True,
             )
         except Exception as exc:  # sentence-transformers raises many kinds here
@@ -119,12 +127,34 @@ class Embedder(Embeddings):
         """
         config = self._local_file("sentence_bert_config.json")
         settings = json.loads(config.read_text()) if config is not None else {}
-        limit = int(settings.get("max_seq_length") or self.model.max_seq_length or 512)
+        limit = settings.get("max_seq_length")
+        if not limit:
+            limit = self.model.max_seq_length or 512
+        limit = int(limit)
         return limit - len(self.tokenizer.encode("", add_special_tokens=True).ids)
 
     @property
+    def identity(self) -> str:
+        """What the vectors are: the model, marked when a backend changes them (int8)."""
+        return f"{self.name} (int8)" if self.backend == "onnx-int8" else self.name
+
+    @property
     def dimension(self) -> int:
+        if self.backend != "torch":
+            return int(self.encode(["dimension"]).shape[1])
         return int(self.model.get_embedding_dimension() or 0)
+
+    @property
+    def onnx(self) -> OnnxEncoder:
+        path = Path(resolve_model_path(self.name))
+        if not path.is_dir():
+            raise ModelUnavailable(
+                f"the ONNX backend needs a local model folder, and {self.name!r} is not one; "
+                "set DOSSIER_EMBEDDING_BACKEND=torch"
+            )
+        return OnnxEncoder.shared(
+            path, self.tokenizer, self.max_tokens + 2, quantized=self.backend == "onnx-int8"
+        )
 
     @property
     def tokenizer(self) -> Any:
@@ -163,6 +193,8 @@ class Embedder(Embeddings):
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.backend != "torch":
+            return self.onnx.encode(list(texts), self.batch_size)
         return np.asarray(
             self.model.encode(
                 list(texts),
@@ -180,5 +212,16 @@ class Embedder(Embeddings):
         return rows
 
     def embed_query(self, text: str) -> list[float]:
-        row: list[float] = self.encode([text])[0].tolist()
+        """The query's vector; the last few hundred queries are remembered (a follow-up,
+        a retried question or an example clicked twice costs nothing)."""
+        with self._queries_lock:
+            row = self._queries.get(text)
+            if row is not None:
+                self._queries.move_to_end(text)
+                return row
+        row = self.encode([text])[0].tolist()
+        with self._queries_lock:
+            self._queries[text] = row
+            while len(self._queries) > _QUERY_CACHE:
+                self._queries.popitem(last=False)
         return row
