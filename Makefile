@@ -9,7 +9,7 @@ QUESTION ?= Who leads the Islamic Movement for Azawad?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run ask test lint clean
+.PHONY: setup run ask test bench lint clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,11 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The benchmark suite on ../shared/data (about 20 minutes on 2 cores); writes
+# benchmarks/results/{results.json,report.md,*.png}.
+bench: setup
+	$(BIN)/python -m benchmarks.run
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

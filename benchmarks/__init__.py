@@ -1,0 +1,1 @@
+"""Dossier benchmarks: `make bench` runs them all (see run.py)."""

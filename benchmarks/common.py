@@ -1,0 +1,77 @@
+"""Shared helpers for the benchmarks: timing, percentiles, memory, answer matching."""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("DOSSIER_BENCH_DATA", ROOT.parent / "shared" / "data"))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def timed() -> Iterator[Callable[[], float]]:
+    """``with timed() as elapsed: ...; elapsed()`` gives seconds (also after the block)."""
+    start = time.perf_counter()
+    end: list[float] = []
+    yield lambda: (end[0] if end else time.perf_counter()) - start
+    end.append(time.perf_counter())
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def latency_ms(values: list[float]) -> dict[str, float]:
+    """p50 / p95 / mean of durations given in seconds, in milliseconds."""
+    return {
+        "p50_ms": round(percentile(values, 50) * 1000, 2),
+        "p95_ms": round(percentile(values, 95) * 1000, 2),
+        "mean_ms": round(statistics.fmean(values) * 1000, 2) if values else float("nan"),
+        "n": len(values),
+    }
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now, in MB (Linux)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def folder_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD-style normalisation: lower case, no punctuation, single spaces."""
+    return " ".join(re.sub(r"[^\w ]", " ", text.lower()).split())
+
+
+def contains_gold(text: str, answers: list[str]) -> bool:
+    normalized = normalize_answer(text)
+    return any(normalize_answer(a) and normalize_answer(a) in normalized for a in answers)

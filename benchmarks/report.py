@@ -1,0 +1,255 @@
+"""The benchmark report: goals with measured figures and met / not met, tables, plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+DEFAULT = "dossier (default, up to 2 sentences)"
+ONE = "dossier, 1 sentence"
+
+
+def goals(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """(goal, measured, met) rows; met is None where the figure was not measured."""
+    rows: list[tuple[str, str, bool | None]] = []
+    squad = results.get("squad")
+    if squad:
+        hybrid = squad["retrieval"]["hybrid"]
+        rows.append(
+            ("SQuAD retrieval top-1 >= 0.80", f"{hybrid['top1']:.3f}", hybrid["top1"] >= 0.80)
+        )
+        rows.append(
+            ("SQuAD retrieval top-5 >= 0.96", f"{hybrid['top5']:.3f}", hybrid["top5"] >= 0.96)
+        )
+        default, one = squad["answers"][DEFAULT], squad["answers"][ONE]
+        rows.append(
+            (
+                "SQuAD answers contain gold >= 0.85, at most 2 sentences",
+                f"{default['contains_gold']:.3f} ({default['sentences']:.2f} sentences)",
+                default["contains_gold"] >= 0.85 and default["sentences"] <= 2,
+            )
+        )
+        rows.append(
+            (
+                "SQuAD answers contain gold >= 0.78 with 1 sentence",
+                f"{one['contains_gold']:.3f}",
+                one["contains_gold"] >= 0.78,
+            )
+        )
+    seeds = results.get("seeds")
+    if seeds:
+        rows.append(
+            (
+                "Seed questions: all correct",
+                f"{seeds['correct']}/{seeds['questions']}"
+                + (f" (wrong: {', '.join(seeds['wrong'])})" if seeds["wrong"] else ""),
+                seeds["correct"] == seeds["questions"],
+            )
+        )
+    bbc = results.get("bbc")
+    if bbc:
+        rows.append(
+            (
+                "Ingest time / bare sentence-transformers encoding <= 1.15",
+                f"{bbc['overhead_ratio']:.3f}",
+                bbc["overhead_ratio"] <= 1.15,
+            )
+        )
+        re = bbc["reingest_unchanged"]
+        rows.append(
+            (
+                "Unchanged re-ingest: 0 embedded, <= 5% of first ingest time",
+                f"{re['chunks_embedded']} embedded, {re['share_of_first'] * 100:.1f}%",
+                re["chunks_embedded"] == 0 and re["share_of_first"] <= 0.05,
+            )
+        )
+        ed = bbc["reingest_edited"]
+        rows.append(
+            (
+                "Edit 1%: only their chunks re-embedded",
+                f"{ed['chunks_embedded']} embedded for {ed['articles_edited']} articles "
+                f"({ed['chunks_of_edited_articles']} chunks)",
+                ed["chunks_embedded"] == ed["chunks_of_edited_articles"]
+                and ed["updated"] == ed["articles_edited"],
+            )
+        )
+        p50 = bbc["latency"]["answer"]["p50_ms"]
+        rows.append(("Full answer p50 <= 50 ms (2 cores)", f"{p50:.1f} ms", p50 <= 50))
+    backends = results.get("backends")
+    if backends:
+        for name in ("onnx", "onnx-int8"):
+            b = backends[name]
+            rows.append(
+                (
+                    f"{name}: SQuAD top-5 drop < 0.005 (then it may be the default)",
+                    f"{b['top5_change']:+.4f}; {b['chunks_per_s']} vs "
+                    f"{backends['torch']['chunks_per_s']} chunks/s; query p50 "
+                    f"{b['query']['p50_ms']} vs {backends['torch']['query']['p50_ms']} ms",
+                    -b["top5_change"] < 0.005,
+                )
+            )
+    return rows
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = ["# Dossier benchmarks", ""]
+    meta = results.get("meta", {})
+    lines.append(
+        f"Run {meta.get('started', '')} on {meta.get('machine', '')}; "
+        f"{meta.get('seconds', 0):.0f} s in all. Mode: {meta.get('mode', 'full')}. "
+        "Reproduce with `make bench` (figures are from one run, side by side)."
+    )
+    lines += ["", "## Goals", "", "| goal | measured | met |", "|---|---|---|"]
+    for goal, measured, met in goals(results):
+        mark = "yes" if met else ("no" if met is False else "n/a")
+        lines.append(f"| {goal} | {measured} | {mark} |")
+
+    squad = results.get("squad")
+    if squad:
+        r = squad["retrieval"]
+        lines += [
+            "",
+            f"## SQuAD retrieval ({r['questions']} questions, {squad['paragraphs']} paragraphs "
+            f"as {squad['chunks']} chunks)",
+            "",
+            "| method | top-1 | top-5 | top-20 | MRR |",
+            "|---|---|---|---|---|",
+        ]
+        names = {
+            "keyword": "BM25 alone",
+            "dense": "dense alone (all-MiniLM-L6-v2)",
+            "rrf": "reciprocal rank fusion (k=60)",
+            "hybrid": "**Dossier hybrid** (score fusion)",
+        }
+        for method, label in names.items():
+            m = r[method]
+            lines.append(
+                f"| {label} | {m['top1']:.3f} | {m['top5']:.3f} | {m['top20']:.3f} | "
+                f"{m['mrr']:.3f} |"
+            )
+        a = squad["answers"]
+        lines += [
+            "",
+            f"## SQuAD answers ({a['questions']} questions)",
+            "",
+            "| answerer | contains a gold span | refused | sentences | words |",
+            "|---|---|---|---|---|",
+        ]
+        for name, m in a.items():
+            if isinstance(m, dict):
+                lines.append(
+                    f"| {name} | {m['contains_gold']:.3f} | {m['refused']:.3f} | "
+                    f"{m['sentences']:.2f} | {m['words']:.1f} |"
+                )
+
+    bbc = results.get("bbc")
+    if bbc:
+        fi = bbc["first_ingest"]
+        lat = bbc["latency"]
+        lines += [
+            "",
+            f"## BBC News ({bbc['articles']} articles)",
+            "",
+            f"- First ingest (`dossier ingest`, own process): {fi['chunks']} chunks, "
+            f"{fi['sync_seconds']} s in the sync ({fi['wall_seconds']} s wall with start-up), "
+            f"{fi['articles_per_s']} articles/s, {fi['chunks_per_s']} chunks/s, "
+            f"peak memory {fi['peak_rss_mb']} MB, {fi['failed']} failed.",
+            f"- sentence-transformers alone on the same chunks: {bbc['encode_only_seconds']} s; "
+            f"ratio {bbc['overhead_ratio']}.",
+            f"- Unchanged re-ingest: {bbc['reingest_unchanged']['seconds']} s, "
+            f"{bbc['reingest_unchanged']['chunks_embedded']} chunks embedded.",
+            f"- After editing {bbc['reingest_edited']['articles_edited']} articles: "
+            f"{bbc['reingest_edited']['updated']} updated, "
+            f"{bbc['reingest_edited']['chunks_embedded']} chunks embedded in "
+            f"{bbc['reingest_edited']['seconds']} s.",
+            f"- Warm latency over {lat['chunks']} chunks: retrieval p50 "
+            f"{lat['retrieve']['p50_ms']} ms / p95 {lat['retrieve']['p95_ms']} ms; full answer "
+            f"p50 {lat['answer']['p50_ms']} ms / p95 {lat['answer']['p95_ms']} ms.",
+            f"- Cold start, `dossier ask` in a fresh process: {bbc['cold_start_ask_seconds']} s.",
+        ]
+    scale = results.get("scale")
+    if scale:
+        lines += [
+            "",
+            "## Scale",
+            "",
+            "| chunks | retrieve p50 / p95 ms | answer p50 / p95 ms | insert chunks/s | "
+            "keyword index s | disk KB/chunk | memory KB/chunk |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for s in scale["sizes"]:
+            lines.append(
+                f"| {s['chunks']:,} | {s['retrieve']['p50_ms']} / {s['retrieve']['p95_ms']} | "
+                f"{s['answer']['p50_ms']} / {s['answer']['p95_ms']} | "
+                f"{s['insert_chunks_per_s']:,.0f} | {s['keyword_index_seconds']} | "
+                f"{s['disk_kb_per_chunk']} | {s['memory_kb_per_chunk']} |"
+            )
+        lines += ["", "![latency against collection size](latency.png)"]
+    backends = results.get("backends")
+    if backends:
+        lines += [
+            "",
+            f"## Embedding backends ({backends['chunks']} BBC chunks; SQuAD top-5 on "
+            f"{backends['squad_questions']} questions, each backend ingesting the paragraphs)",
+            "",
+            "| backend | chunks/s | query p50 / p95 ms | SQuAD top-5 | change |",
+            "|---|---|---|---|---|",
+        ]
+        for name in ("torch", "onnx", "onnx-int8"):
+            b = backends[name]
+            lines.append(
+                f"| {name} | {b['chunks_per_s']} | {b['query']['p50_ms']} / "
+                f"{b['query']['p95_ms']} | {b['squad_top5']:.4f} | {b['top5_change']:+.4f} |"
+            )
+    if results.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in results["notes"]]
+    if squad:
+        lines += ["", "![SQuAD retrieval](retrieval.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def plots(results: dict[str, Any], out: Path) -> list[Path]:
+    written = []
+    squad = results.get("squad")
+    if squad:
+        r = squad["retrieval"]
+        methods = ["keyword", "dense", "rrf", "hybrid"]
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        for offset, depth in enumerate(("top1", "top5", "top20")):
+            ax.bar(
+                [i + offset * 0.27 for i in range(len(methods))],
+                [r[m][depth] for m in methods],
+                width=0.27,
+                label=depth,
+            )
+        ax.set_xticks([i + 0.27 for i in range(len(methods))], ["BM25", "dense", "RRF", "Dossier"])
+        ax.set_ylim(0.5, 1.0)
+        ax.set_ylabel("gold paragraph found")
+        ax.legend(loc="lower right")
+        ax.set_title("SQuAD retrieval")
+        fig.tight_layout()
+        written.append(out / "retrieval.png")
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+    scale = results.get("scale")
+    if scale and scale["sizes"]:
+        sizes = [s["chunks"] for s in scale["sizes"]]
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        for key, label in (("retrieve", "retrieval"), ("answer", "full answer")):
+            ax.plot(sizes, [s[key]["p50_ms"] for s in scale["sizes"]], "o-", label=f"{label} p50")
+            ax.plot(sizes, [s[key]["p95_ms"] for s in scale["sizes"]], "o--", label=f"{label} p95")
+        ax.set_xscale("log")
+        ax.set_xlabel("chunks in the collection")
+        ax.set_ylabel("ms")
+        ax.legend()
+        ax.set_title("Query latency against collection size (2 cores)")
+        fig.tight_layout()
+        written.append(out / "latency.png")
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+    return written
