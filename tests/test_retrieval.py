@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from assistant import Assistant
-from assistant.retrieval import contextual_query
+from assistant.retrieval import METHODS, contextual_query
 from tests.conftest import GSIM, MIA
 from vectorstore.keyword import KeywordIndex, stem, tokenize
 
@@ -53,3 +57,36 @@ def test_keyword_finds_a_rare_name_and_dense_finds_a_paraphrase(seeded: Assistan
 
 def test_keyword_index_matches_the_collection(seeded: Assistant):
     assert sorted(seeded.retriever.keyword.ids) == sorted(c.id for c in seeded.store.iter_all())
+
+
+def test_every_method_ranks_and_fused_scores_are_bounded(seeded: Assistant):
+    question = "Who leads the Islamic Movement for Azawad?"
+    for method in METHODS:
+        passages = seeded.retriever.retrieve(question, 3, method=method)
+        assert passages and passages[0].source == MIA, method
+    hybrid = seeded.retriever.retrieve(question, 8, method="hybrid")
+    scores = [p.score for p in hybrid]
+    assert scores == sorted(scores, reverse=True)
+    assert 0 < scores[0] <= 1.0  # equal-weight sum of two scores divided by their best
+    with pytest.raises(ValueError, match="method must be one of"):
+        seeded.retriever.retrieve(question, 3, method="magic")
+
+
+def test_score_fusion_keeps_a_clear_keyword_winner(make_assistant, tmp_path: Path):
+    """A passage far ahead on a rare name stays first; rank fusion would only count ranks."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text(
+        "Zanzibar ferry service resumes\n\nThe Zanzibar ferry service resumed on Monday after "
+        "repairs to the harbour, the port authority said."
+    )
+    (folder / "b.txt").write_text(
+        "Ferry operators report delays\n\nFerry operators across the region reported delays "
+        "and cancellations because of the storm."
+    )
+    bot = make_assistant()
+    bot.ingest([folder])
+    best = bot.retriever.retrieve("When did the Zanzibar ferry resume?", 2, method="hybrid")
+    assert best[0].source == "a.txt"
+    # Scores keep the margin (reciprocal rank fusion would give 1/61 against 1/62).
+    assert best[0].score - best[1].score > 0.2
