@@ -37,13 +37,13 @@ class Assistant:
         >>> bot = Assistant(data_dir="data")
         >>> bot.ingest(["seeds/"]).summary()
         '2 added, 0 updated, 0 unchanged, 0 deleted, 0 failed (...)'
-        >>> answer = bot.answer("Who leads the Islamic Movement for Azawad?")
+        >>> answer = bot.answer("What is the Islamic Movement for Azawad?")
         >>> answer.citations[0].source
         '000_6db25d13bdcc533d.txt'
-        >>> bot.answer("Where is it based?", history=[
+        >>> bot.answer("Who leads it?", history=[
         ...     {"role": "user", "content": "What is the Islamic Movement for Azawad?"},
         ...     {"role": "assistant", "content": answer.text}]).text
-        '... Kidal, the rebel-held town in northeast Mali where his new faction is based ...'
+        '... would be led by a former senior figure in Ansar Dine, Alghabass Ag Intallah. [1]'
     """
 
     def __init__(
