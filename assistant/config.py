@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from assistant.errors import ConfigError
+from vectorstore.onnx_backend import BACKENDS
 
 ENV_PREFIX = "DOSSIER_"
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
@@ -95,9 +96,9 @@ class Settings:
                     f"DOSSIER_CHROMA_URL {self.chroma_url!r} is not an http(s) URL; "
                     "use e.g. http://127.0.0.1:8000, or unset it for the embedded store"
                 )
-        if self.embedding_backend not in ("torch", "onnx", "onnx-int8"):
+        if self.embedding_backend not in BACKENDS:
             raise ConfigError(
-                f"DOSSIER_EMBEDDING_BACKEND must be torch, onnx or onnx-int8, "
+                f"DOSSIER_EMBEDDING_BACKEND must be {', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}, "
                 f"got {self.embedding_backend!r}"
             )
         if not self.embedding_model.strip():

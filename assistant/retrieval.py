@@ -100,8 +100,7 @@ class HybridRetriever:
     ) -> None:
         if candidates < 1:
             raise ValueError(f"candidates must be positive, got {candidates}")
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        _check_method(method)
         if not 0 <= dense_weight <= 1:
             raise ValueError(f"dense_weight must be between 0 and 1, got {dense_weight}")
         self.store = store
@@ -125,9 +124,7 @@ class HybridRetriever:
                 self._generation = generation
 
     def retrieve(self, query: str, k: int, method: str | None = None) -> list[Passage]:
-        method = method or self.method
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        method = _check_method(method or self.method)
         self.refresh()
         if not len(self.keyword) or not query.strip():
             return []
@@ -169,6 +166,12 @@ class HybridRetriever:
         top_lexical = max(lexical.values(), default=0.0) or 1.0
         w = self.dense_weight
         return {i: w * cosine[i] / top_cosine + (1 - w) * lexical[i] / top_lexical for i in cosine}
+
+
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    return method
 
 
 def to_passage(chunk: StoredChunk, score: float) -> Passage:

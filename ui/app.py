@@ -123,14 +123,7 @@ def build_app(bot: Assistant) -> gr.Blocks:
                     )
 
             with gr.Tab("Library", id="library"):
-                articles = gr.Dataframe(
-                    headers=render.LIBRARY_HEADERS,
-                    type="array",
-                    interactive=False,
-                    wrap=True,
-                    elem_id="articles",
-                    label="Articles",
-                )
+                articles = _table(render.LIBRARY_HEADERS, "Articles", "articles")
                 uploads = gr.File(
                     file_count="multiple",
                     file_types=upload_types,
@@ -139,14 +132,7 @@ def build_app(bot: Assistant) -> gr.Blocks:
                     elem_id="upload",
                 )
                 add_button = gr.Button("Add to library", variant="primary", elem_id="add")
-                results = gr.Dataframe(
-                    headers=render.REPORT_HEADERS,
-                    type="array",
-                    interactive=False,
-                    wrap=True,
-                    label="Last upload",
-                    elem_id="results",
-                )
+                results = _table(render.REPORT_HEADERS, "Last upload", "results")
                 with gr.Row():
                     doomed = gr.Dropdown(
                         multiselect=True, choices=[], label="Articles to delete", scale=4
@@ -318,6 +304,13 @@ def build_app(bot: Assistant) -> gr.Blocks:
         gr.api(delete_articles, api_name="delete_articles", concurrency_id="library")
 
     return app
+
+
+def _table(headers: list[str], label: str, elem_id: str) -> gr.Dataframe:
+    """A read-only table; cells are shown as text, never as Markdown or HTML."""
+    return gr.Dataframe(
+        headers=headers, type="array", interactive=False, wrap=True, label=label, elem_id=elem_id
+    )
 
 
 def serve(

@@ -72,7 +72,6 @@ class OnnxEncoder:
         """Unit-length float32 vectors, one row per text."""
         encodings = [self._ids(t) for t in texts]
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i]))  # less padding
-        out = np.zeros((len(texts), 0), dtype=np.float32)
         rows: dict[int, np.ndarray] = {}
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
@@ -87,9 +86,9 @@ class OnnxEncoder:
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             rows.update(zip(batch, pooled.astype(np.float32), strict=True))
-        if rows:
-            out = np.stack([rows[i] for i in range(len(texts))])
-        return out
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.stack([rows[i] for i in range(len(texts))])
 
     def _ids(self, text: str) -> list[int]:
         ids: list[int] = self.tokenizer.encode(text, add_special_tokens=True).ids
