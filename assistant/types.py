@@ -75,7 +75,10 @@ class Answer:
     """An answer with inline markers ``[n]`` that refer to ``citations``.
 
     ``answered`` is False when the articles do not answer the question; such an
-    answer cites nothing.
+    answer cites nothing. ``unsupported`` lists the sentences of an LLM answer
+    that no retrieved passage supports (they carry no marker); ``notice`` says
+    when the answer is not what the chosen mode would normally give (e.g. the
+    LLM was unreachable and the extractive answer is shown instead).
     """
 
     question: str
@@ -84,6 +87,8 @@ class Answer:
     passages: tuple[Passage, ...] = ()
     answered: bool = True
     mode: str = "extractive"
+    unsupported: tuple[str, ...] = ()
+    notice: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

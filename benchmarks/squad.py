@@ -72,10 +72,9 @@ def retrieval(bot: Assistant, questions: list[Question]) -> dict[str, Any]:
 def answers(bot: Assistant, questions: list[Question]) -> dict[str, Any]:
     """How often the answer holds a gold span; its length; how often it refuses."""
     keyword = bot.retriever.keyword
-    if isinstance(bot.answerer, ExtractiveAnswerer):
-        bot.answerer.cache_size = 1_000_000  # the benchmark re-reads every sentence
+    bot.extractive.cache_size = 1_000_000  # the benchmark re-reads every sentence
     variants = {
-        "dossier (default, up to 2 sentences)": bot.answerer,
+        "dossier (default, up to 2 sentences)": bot.extractive,
         "dossier, 1 sentence": ExtractiveAnswerer(
             bot.embedder,
             idf=keyword.idf,

@@ -142,6 +142,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     """The web app, started once per session on the seed articles.
 
     Tests that add articles must remove them again (or use names nobody else asks about).
+    Its OpenAI-compatible server is a port where nothing listens, so the openai
+    mode shows what happens when the LLM is down.
     """
-    with running_app(tmp_path_factory.mktemp("app")) as running:
+    dead_llm = {
+        "DOSSIER_OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+        "DOSSIER_LLM_TIMEOUT": "3",
+    }
+    with running_app(tmp_path_factory.mktemp("app"), env=dead_llm) as running:
         yield running

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -43,7 +44,28 @@ def test_ask_returns_the_answer_with_citations(client: Client):
     assert first["quote"] in first["passage"]
     assert "Alghabass Ag Intallah" in first["quote"]
     # The same fields as the Python Answer.
-    assert set(result) == {"question", "text", "citations", "passages", "answered", "mode"}
+    assert set(result) == {
+        "question",
+        "text",
+        "citations",
+        "passages",
+        "answered",
+        "mode",
+        "unsupported",
+        "notice",
+    }
+
+
+def test_an_llm_that_cannot_be_reached_gives_the_extractive_answer_with_a_notice(
+    client: Client,
+):
+    question = "Who leads the Islamic Movement for Azawad?"
+    started = time.monotonic()
+    result = client.predict(question, None, None, "openai:gone", api_name="/ask")
+    assert time.monotonic() - started < 10
+    assert result["mode"] == "extractive" and result["citations"][0]["source"] == MIA
+    assert "cannot reach openai:gone" in result["notice"]
+    assert "DOSSIER_OPENAI_BASE_URL" in result["notice"]
 
 
 def test_seed_questions_through_the_api(client: Client):
@@ -76,7 +98,7 @@ def test_unanswerable_question_is_refused_without_sources(client: Client):
 def test_bad_question_gets_a_clear_error(client: Client):
     with pytest.raises(AppError, match="the question is empty"):
         client.predict("   ", api_name="/ask")
-    with pytest.raises(AppError, match="unknown answer mode 'oracle'"):
+    with pytest.raises(AppError, match="answer mode 'oracle' is not known"):
         client.predict("Who leads the MIA?", None, None, "oracle", api_name="/ask")
 
 

@@ -57,6 +57,23 @@ def test_answer_html_links_markers_to_numbered_sources():
     assert "dossier-final" in html
 
 
+def test_unsupported_sentences_and_notices_are_shown_escaped():
+    answer = Answer(
+        question="q",
+        text="The quote. [1] He was born on <Mars>.",
+        citations=(citation(),),
+        unsupported=("He was born on <Mars>.",),
+        notice="openai:x is down <b>now</b>; this is the extractive answer instead.",
+    )
+    html = render.answer_html(answer, turn=1)
+    assert (
+        '<span class="dossier-unsupported" title="No retrieved passage supports this sentence">'
+        'He was born on &lt;Mars&gt;.</span> <span class="dossier-flag">unsupported</span>'
+    ) in html
+    assert '<div class="dossier-notice">ℹ openai:x is down &lt;b&gt;now&lt;/b&gt;;' in html
+    assert html.index("dossier-notice") < html.index("dossier-text")
+
+
 def test_refusal_html_has_no_sources():
     refusal = Answer(question="q", text="The articles do not answer this question.", answered=False)
     html = render.answer_html(refusal, turn=2)

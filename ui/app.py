@@ -41,6 +41,10 @@ CSS = """
 .dossier-muted { opacity: 0.65; font-style: italic; }
 .dossier-error .dossier-text { color: var(--error-text-color, #b91c1c); }
 .dossier-refused .dossier-text { font-style: italic; }
+.dossier-unsupported { text-decoration: underline wavy #d97706; }
+.dossier-flag { font-size: 0.75em; color: #b45309; border: 1px solid #d97706;
+  border-radius: 3px; padding: 0 3px; }
+.dossier-notice { font-size: 0.9em; opacity: 0.8; margin-bottom: 0.4em; }
 a.dossier-cite { font-weight: 600; text-decoration: none; padding: 0 1px; }
 .dossier-sources { margin-top: 0.8em; border-top: 1px solid var(--border-color-primary);
   padding-top: 0.5em; }
@@ -119,7 +123,14 @@ def build_app(bot: Assistant) -> gr.Blocks:
                         1, 20, value=bot.settings.k, step=1, label="Passages retrieved per question"
                     )
                     mode = gr.Dropdown(
-                        choices=bot.modes, value=bot.modes[0], label="Answer mode", elem_id="mode"
+                        choices=bot.modes,
+                        value=bot.modes[0],
+                        label="Answer mode",
+                        info="extractive quotes the articles; the LLM modes write an answer "
+                        "whose sentences are checked against the passages. You can also type "
+                        "ollama:<model> or openai:<model>.",
+                        allow_custom_value=True,
+                        elem_id="mode",
                     )
 
             with gr.Tab("Library", id="library"):
@@ -154,7 +165,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
             yield "", chat, plain
             try:
                 answer, written = None, ""
-                for event in bot.stream(message, plain, k=int(k), mode=mode):
+                # An LLM that cannot be reached gives the extractive answer, with a notice.
+                for event in bot.stream(message, plain, k=int(k), mode=mode, fallback=True):
                     if isinstance(event, Answer):
                         answer = event
                     else:  # a piece of text from an answerer that writes as it goes
@@ -288,10 +300,12 @@ def build_app(bot: Assistant) -> gr.Blocks:
             """Answer a question from the articles: text, citations and passages.
 
             The result has the fields of ``assistant.Answer``. ``history`` is the
-            chat so far as ``{"role", "content"}`` messages, for follow-ups.
+            chat so far as ``{"role", "content"}`` messages, for follow-ups. An
+            LLM mode whose server cannot be reached gives the extractive answer
+            with a ``notice``.
             """
             try:
-                return bot.answer(question, history, k=k, mode=mode).to_dict()
+                return bot.answer(question, history, k=k, mode=mode, fallback=True).to_dict()
             except DossierError as exc:
                 raise gr.Error(str(exc)) from None
 

@@ -71,10 +71,19 @@ def answer_html(answer: Answer, turn: int) -> str:
         )
 
     state = "dossier-final" if answer.answered else "dossier-refused"
-    parts = [
-        f'<div class="dossier-answer {state}">',
-        f'<div class="dossier-text">{_MARKER.sub(link, escape(answer.text))}</div>',
-    ]
+    text = escape(answer.text)
+    for sentence in answer.unsupported:  # LLM sentences that no passage supports
+        flagged = escape(sentence)
+        text = text.replace(
+            flagged,
+            f'<span class="dossier-unsupported" title="No retrieved passage supports this '
+            f'sentence">{flagged}</span> <span class="dossier-flag">unsupported</span>',
+            1,
+        )
+    parts = [f'<div class="dossier-answer {state}">']
+    if answer.notice:
+        parts.append(f'<div class="dossier-notice">ℹ {escape(answer.notice)}</div>')
+    parts.append(f'<div class="dossier-text">{_MARKER.sub(link, text)}</div>')
     if answer.answered and answer.citations:
         parts.append('<div class="dossier-sources"><div class="dossier-label">Sources</div>')
         parts.extend(citation_html(c, turn) for c in answer.citations)
