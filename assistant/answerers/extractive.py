@@ -190,11 +190,14 @@ class ExtractiveAnswerer:
             mode=self.mode,
         )
 
-    def score_sentences(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
-        """Every distinct sentence of the top passages, best first."""
+    def score_sentences(
+        self, question: str, passages: Sequence[Passage], *, considered: int | None = None
+    ) -> list[ScoredSentence]:
+        """Every distinct sentence of the top ``considered`` passages, best first."""
         candidates: list[tuple[Passage, int, int, int, str]] = []
         seen: set[tuple[str, int]] = set()
-        for rank, passage in enumerate(passages[: self.passages_considered]):
+        considered = self.passages_considered if considered is None else considered
+        for rank, passage in enumerate(passages[:considered]):
             for s, e in split_sentences(passage.text):
                 key = (passage.source_id or passage.source, passage.start + s)
                 text = passage.text[s:e]

@@ -11,11 +11,14 @@ The chain (LangChain LCEL, ``prompt | model | StrOutputParser``):
    an answer with ``[n]`` markers, streamed piece by piece.
 4. ``verify`` then resolves the markers: a marker to a passage that was not
    given is dropped; each sentence must be supported by a sentence of a passage
-   it cites (embedding similarity and idf-weighted word overlap), or else of
-   another retrieved passage, which it is then cited to. A sentence nothing
+   it cites (embedding similarity and idf-weighted word overlap, and every name
+   and number of the claim must appear in that sentence or next to it), or else
+   of another retrieved passage, which it is then cited to. A sentence nothing
    supports stays in the text but is listed in ``Answer.unsupported``. When no
-   sentence is supported, or the answer is empty, the extractive answer is
-   returned instead, with a notice.
+   sentence is supported, when none rests on a sentence that matches the
+   question (a true sentence about something else), or when the answer is
+   empty or only restates the question, the extractive answer is returned
+   instead, with a notice.
 
 Sentences of a passage that address an AI ("ignore your instructions", "AI
 assistants must ...") never count as support: an answer that obeys a planted
@@ -73,6 +76,8 @@ _REFUSAL = re.compile(
     r"cannot (be )?answer|no information)\b",
     re.I,
 )
+# Names (capitalised words not opening the sentence) and numbers.
+_NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+|\b\d[\d,.]*\d\b|\b\d\b")
 # A sentence that talks to an AI instead of reporting news.
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,60}\b(instructions?|prompts?|rules|above|"
@@ -113,6 +118,7 @@ class GenerativeAnswerer:
         mode: str,
         passages_given: int = 5,
         min_support: float = 0.5,
+        relevance_ratio: float = 0.5,
         on_error: Callable[[Exception], Exception] | None = None,
     ) -> None:
         self.llm = llm
@@ -120,6 +126,7 @@ class GenerativeAnswerer:
         self.mode = mode
         self.passages_given = passages_given
         self.min_support = min_support
+        self.relevance_ratio = relevance_ratio
         # Turns a backend's own exception into the one the caller sees (ModelUnavailable).
         self.on_error = on_error or (lambda exc: exc)
         refusal = ANSWER_SYSTEM.format(refusal=NOT_ANSWERED)
@@ -192,20 +199,29 @@ class GenerativeAnswerer:
                     yield piece
         except Exception as exc:
             raise self.on_error(exc) from exc
-        yield self.verify(question, "".join(written), given, fallback=extractive)
+        yield self.verify(question, "".join(written), given, fallback=extractive, query=query)
 
     # -- checking the answer ------------------------------------------------------------
 
     def verify(
-        self, question: str, text: str, passages: Sequence[Passage], *, fallback: Answer
+        self,
+        question: str,
+        text: str,
+        passages: Sequence[Passage],
+        *,
+        fallback: Answer,
+        query: str | None = None,
     ) -> Answer:
-        """The model's ``text`` with markers resolved and each sentence checked."""
-        asked = set(tokenize(question))
+        """The model's ``text`` with markers resolved and each sentence checked.
+
+        ``query`` is the question with its chat context (what retrieval used).
+        """
+        asked = tokenize(query or question)
         # A question, or a sentence that only restates the question, says nothing.
         claims = [
             (claim, cited)
             for claim, cited in split_claims(text)
-            if not claim.endswith("?") and not set(tokenize(claim)) <= asked
+            if not claim.endswith("?") and not _covered(tokenize(claim), asked)
         ]
         if not claims:
             return self._fallback(fallback)
@@ -219,9 +235,18 @@ class GenerativeAnswerer:
             )
         evidence = self._evidence(passages)
         vectors = self.extractive.embedder.encode(
-            [claim for claim, _ in claims] + [e[3] for e in evidence]
+            [claim for claim, _ in claims] + [e.text for e in evidence]
         )
         claim_vectors, evidence_vectors = vectors[: len(claims)], vectors[len(claims) :]
+        # How well each sentence matches the question, as the extractive answerer sees it.
+        relevance = {
+            (s.passage.source_id or s.passage.source, s.start): s.score
+            for s in self.extractive.score_sentences(
+                query or question, passages, considered=len(passages)
+            )
+        }
+        best_relevance = max(relevance.values(), default=0.0)
+        answers_question = False
 
         citations: list[Citation] = []
         numbers_of: dict[tuple[int, int], int] = {}  # (passage, quote start) -> marker
@@ -238,6 +263,8 @@ class GenerativeAnswerer:
                 parts.append(claim)
                 continue
             p = passages[support.passage_index]
+            quoted = relevance.get((p.source_id or p.source, p.start + support.start), 0.0)
+            answers_question |= quoted >= self.relevance_ratio * best_relevance
             key = (support.passage_index, support.start)
             if key not in numbers_of:
                 numbers_of[key] = len(citations) + 1
@@ -258,7 +285,7 @@ class GenerativeAnswerer:
                     )
                 )
             parts.append(f"{claim} [{numbers_of[key]}]")
-        if not citations:
+        if not answers_question:  # nothing wrong, or only true things that miss the question
             return self._fallback(fallback)
         return Answer(
             question=question,
@@ -270,56 +297,96 @@ class GenerativeAnswerer:
             unsupported=tuple(unsupported),
         )
 
-    def _evidence(self, passages: Sequence[Passage]) -> list[tuple[int, int, int, str]]:
-        """(passage index, start, end, text) of every reporting sentence of the passages."""
+    def _evidence(self, passages: Sequence[Passage]) -> list[Evidence]:
+        """Every reporting sentence of the passages, with the words around it."""
         found = []
         for index, passage in enumerate(passages):
-            for start, end in split_sentences(passage.text):
+            spans = split_sentences(passage.text)
+            for i, (start, end) in enumerate(spans):
                 sentence = passage.text[start:end]
-                if tokenize(sentence) and not _INSTRUCTION.search(sentence):
-                    found.append((index, start, end, sentence))
+                if not tokenize(sentence) or _INSTRUCTION.search(sentence):
+                    continue
+                # A name is often in the sentence before ("Ag Intallah ... He said ...").
+                around = passage.text[
+                    spans[max(i - 1, 0)][0] : spans[min(i + 1, len(spans) - 1)][1]
+                ]
+                found.append(
+                    Evidence(
+                        index,
+                        start,
+                        end,
+                        sentence,
+                        frozenset(tokenize(sentence)),
+                        frozenset(tokenize(around)),
+                    )
+                )
         return found
 
     def _support_scores(
         self,
         claim: str,
         vector: np.ndarray,
-        evidence: list[tuple[int, int, int, str]],
+        evidence: list[Evidence],
         evidence_vectors: np.ndarray,
     ) -> np.ndarray:
         """Support of ``claim`` by each evidence sentence: mean of cosine and word overlap.
 
         Overlap is the idf-weighted share of the claim's words found in the
         sentence; a word no article uses (a made-up name or number) weighs as
-        much as the rarest word they do, so invented facts lower the score.
+        much as the rarest word they do, so invented facts lower the score. A
+        sentence whose neighbourhood lacks one of the claim's names or numbers
+        does not support it at all.
         """
         if not evidence:
             return np.zeros(0)
         terms = set(tokenize(claim))
+        facts = _facts(claim)
         rarest = self.extractive.unknown_idf()
         weights = {t: self.extractive.idf(t) or rarest for t in terms}
         total = sum(weights.values()) or 1.0
-        overlap = np.array(
-            [sum(weights[t] for t in terms & set(tokenize(e[3]))) / total for e in evidence]
-        )
+        overlap = np.array([sum(weights[t] for t in terms & e.terms) / total for e in evidence])
+        has_facts = np.array([facts <= e.around for e in evidence])
         similarity = evidence_vectors @ vector
-        return 0.5 * similarity + 0.5 * overlap
+        return np.where(has_facts, 0.5 * similarity + 0.5 * overlap, 0.0)
 
     def _fallback(self, extractive: Answer) -> Answer:
         return replace(extractive, mode=self.mode, notice=FALLBACK_NOTICE)
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence of a passage given to the model: (passage, offsets, text, words)."""
+
+    passage_index: int
+    start: int  # offsets in the passage text
+    end: int
+    text: str
+    terms: frozenset[str]
+    around: frozenset[str]  # the words of this sentence and its neighbours
+
+
 def _best(
-    scores: np.ndarray, evidence: list[tuple[int, int, int, str]], *, among: list[int] | None
+    scores: np.ndarray, evidence: list[Evidence], *, among: list[int] | None
 ) -> Support | None:
     """The best-scoring evidence, only from the passages ``among`` when given."""
     best: Support | None = None
-    for score, (index, start, end, _) in zip(scores, evidence, strict=True):
-        if among is not None and index not in among:
+    for score, e in zip(scores, evidence, strict=True):
+        if among is not None and e.passage_index not in among:
             continue
         if best is None or score > best.score:
-            best = Support(index, start, end, float(score))
+            best = Support(e.passage_index, e.start, e.end, float(score))
     return best
+
+
+def _covered(terms: list[str], asked: list[str]) -> bool:
+    """Whether every word of ``terms`` is (a form of) a word of the question."""
+    return all(any(t.startswith(a) or a.startswith(t) for a in asked) for t in terms)
+
+
+def _facts(claim: str) -> frozenset[str]:
+    """The names and numbers a claim states: the words a source must contain."""
+    found = _NAME_OR_NUMBER.findall(claim)
+    return frozenset(t for word in found for t in tokenize(word))
 
 
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
