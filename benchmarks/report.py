@@ -109,6 +109,12 @@ def markdown(results: dict[str, Any]) -> str:
         mark = "yes" if met else ("no" if met is False else "n/a")
         lines.append(f"| {goal} | {measured} | {mark} |")
 
+    if results.get("seed_modes"):
+        from benchmarks.seed_questions import table
+
+        lines += ["", "## Seed questions by answer mode (side by side)", ""]
+        lines.append(table(results["seed_modes"]))
+
     squad = results.get("squad")
     if squad:
         r = squad["retrieval"]

@@ -11,7 +11,9 @@ unknown model, bad key) into one ``ModelUnavailable`` that names the setting to 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -196,14 +198,13 @@ class LocalChatModel(BaseChatModel):
                 try:
                     import torch
                     from transformers import AutoModelForCausalLM, AutoTokenizer
-                    from transformers.utils import logging as hf_logging
-
-                    hf_logging.disable_progress_bar()
                     folder, name = str(Path(self.model_path).parent), Path(self.model_path).name
-                    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-                    model = AutoModelForCausalLM.from_pretrained(
-                        folder, gguf_file=name, dtype=torch.float32
-                    )
+                    # transformers draws a progress bar per GGUF tensor; it is noise here.
+                    with contextlib.redirect_stderr(io.StringIO()):
+                        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+                        model = AutoModelForCausalLM.from_pretrained(
+                            folder, gguf_file=name, dtype=torch.float32
+                        )
                 except ImportError as exc:
                     raise ModelUnavailable(
                         f"the local model needs {exc.name}; run `{INSTALL_LOCAL}`"
