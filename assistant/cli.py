@@ -1,4 +1,4 @@
-"""The ``dossier`` command: ingest, ask, search, sources, delete, ui.
+"""The ``dossier`` command: ingest, ask, search, sources, delete, doctor, ui.
 
 Settings come from ``DOSSIER_*`` variables; the flags override them. Errors
 print one line naming the problem and the fix, and exit with status 1 (2 for
@@ -86,6 +86,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     delete = commands.add_parser("delete", parents=[common], help="remove articles")
     delete.add_argument("sources", nargs="+", metavar="SOURCE", help="file name or path")
+
+    doctor = commands.add_parser(
+        "doctor", parents=[common], help="check the data directory; --repair or --rebuild it"
+    )
+    fix = doctor.add_mutually_exclusive_group()
+    fix.add_argument(
+        "--repair",
+        action="store_true",
+        help="make records, Chroma and the keyword index agree (re-embeds only missing chunks)",
+    )
+    fix.add_argument(
+        "--rebuild",
+        nargs="*",
+        metavar="PATH",
+        default=None,
+        help="move the store aside and ingest PATHs (default: the files it knew) afresh; "
+        "for a store Chroma cannot open. Stop the web app first",
+    )
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
 
     ui = commands.add_parser("ui", parents=[common], help="start the web app")
     ui.add_argument(
@@ -270,6 +289,37 @@ def _delete(bot: Any, args: argparse.Namespace) -> int:
     return 1 if unknown else 0
 
 
+def _doctor(bot: Any, args: argparse.Namespace) -> int:
+    from ingest import doctor
+
+    if args.rebuild is not None:
+        aside, report = doctor.rebuild(bot, args.rebuild)
+        if aside is not None:
+            print(f"The old store is kept in {aside}; delete it when you no longer need it.")
+        print(f"Rebuilt: {report.summary()}")
+        for failure in report.failures:
+            print(f"  failed: {failure.path}: {failure.reason}")
+    checkup = doctor.check(bot)
+    if args.repair and not checkup.ok:
+        print(f"Before: {checkup.summary()}")
+        for problem in checkup.problems:
+            print(f"  {problem.kind}: {problem.source_id or 'store'}: {problem.detail}")
+        print(f"Repaired: {doctor.repair(bot, checkup).summary()}")
+        checkup = doctor.check(bot)
+    if args.json:
+        print(json.dumps(checkup.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(checkup.summary())
+        for problem in checkup.problems:
+            print(f"  {problem.kind}: {problem.source_id or 'store'}: {problem.detail}")
+        if not checkup.ok:
+            print(
+                "Run `dossier doctor --repair` to fix this without re-embedding what is "
+                "intact, or `dossier doctor --rebuild PATH...` to rebuild from the files."
+            )
+    return 0 if checkup.ok else 1
+
+
 def _ui(bot: Any, args: argparse.Namespace) -> int:
     import logging
 
@@ -304,6 +354,7 @@ _COMMANDS = {
     "search": _search,
     "sources": _sources,
     "delete": _delete,
+    "doctor": _doctor,
     "ui": _ui,
 }
 

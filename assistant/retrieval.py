@@ -110,18 +110,19 @@ class HybridRetriever:
         self.method = method
         self.dense_weight = dense_weight
         self.rrf_k = rrf_k
-        self._generation: int | None = None
+        self._version: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
         """Bring the keyword index in step with the store if the store changed."""
-        generation = self.store.generation()
-        if generation == self._generation:
+        # The count too: an ingest killed before it bumped the generation still shows.
+        version = (self.store.generation(), self.store.count())
+        if version == self._version:
             return
         with self._lock:
-            if generation != self._generation:
+            if version != self._version:
                 self.keyword.sync((c.id, c.text) for c in self.store.iter_all())
-                self._generation = generation
+                self._version = version
 
     def retrieve(self, query: str, k: int, method: str | None = None) -> list[Passage]:
         method = _check_method(method or self.method)

@@ -20,7 +20,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +108,25 @@ class Indexer:
     @property
     def max_tokens(self) -> int:
         return min(self.chunk_size, self.embedder.max_tokens)
+
+    def forget_record_manager(self) -> None:
+        """Open the record manager afresh on next use (after its database was moved)."""
+        self._record_manager = None
+
+    def records(self) -> dict[str, str]:
+        """Every chunk id the record manager tracks, with its article's ``source_id``."""
+        from ingest.doctor import _groups
+
+        return _groups(self.record_manager)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the data directory's ingest lock (refused at once if another holds it)."""
+        lock = self._lock()
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _lock(self) -> Any:
         from filelock import FileLock, Timeout
@@ -196,6 +216,8 @@ class Indexer:
 
             def flush() -> None:
                 nonlocal embedded
+                for p in pending:
+                    self._drop_untracked(p.documents)
                 docs = [d for p in pending for d in p.documents]
                 if docs:
                     outcome = index(
@@ -211,6 +233,25 @@ class Indexer:
                 for p in pending:
                     report(FileResult(str(p.path), p.status, chunks=len(p.documents)))  # type: ignore[arg-type]
                 pending.clear()
+
+            unchecked: list[_Pending] = []  # recorded as complete; are the chunks in Chroma?
+
+            def check_unchanged() -> None:
+                ids = [d.id for p in unchecked for d in p.documents if d.id]
+                present = (
+                    {c.id for c in self.store.get(ids=ids, include_text=False)} if ids else set()
+                )
+                for p in unchecked:
+                    lost = [d.id for d in p.documents if d.id and d.id not in present]
+                    if not lost:
+                        report(FileResult(str(p.path), "unchanged", chunks=len(p.documents)))
+                        continue
+                    # Recorded but not stored (Chroma lost them): forget the records so
+                    # that index() embeds exactly these chunks again.
+                    log.warning("%s: %d chunk(s) missing from Chroma; re-adding", p.path, len(lost))
+                    manager.delete_keys(lost)
+                    pending.append(_Pending(p.path, "updated", p.documents))
+                unchecked.clear()
 
             for path in files:
                 try:
@@ -229,11 +270,14 @@ class Indexer:
                     continue
                 existing = set(manager.list_keys(group_ids=[article.source_id]))
                 if existing == {d.id for d in docs}:
-                    report(FileResult(str(path), "unchanged", chunks=len(docs)))
+                    unchecked.append(_Pending(path, "unchanged", docs))
+                    if sum(len(p.documents) for p in unchecked) >= _FLUSH_CHUNKS:
+                        check_unchanged()
                     continue
                 pending.append(_Pending(path, "updated" if existing else "added", docs))
                 if sum(len(p.documents) for p in pending) >= _FLUSH_CHUNKS:
                     flush()
+            check_unchanged()
             flush()
 
             if prune:
@@ -250,6 +294,23 @@ class Indexer:
             chunks_deleted=deleted_chunks,
             seconds=time.perf_counter() - started,
         )
+
+    def _drop_untracked(self, documents: list[Document]) -> None:
+        """Delete chunks of the article that no record tracks and this version does not have.
+
+        They are left by an ingest killed between writing to Chroma and writing
+        the records; without this they would sit beside the new version.
+        """
+        if not documents:
+            return
+        source_id = documents[0].metadata["source_id"]
+        tracked = set(self.record_manager.list_keys(group_ids=[source_id]))
+        wanted = {d.id for d in documents}
+        stored = {c.id for c in self.store.get(where={"source_id": source_id}, include_text=False)}
+        stale = sorted(stored - tracked - wanted)
+        if stale:
+            log.warning("%s: deleting %d untracked chunk(s)", source_id, len(stale))
+            self.store.delete(ids=stale)
 
     # -- removal ------------------------------------------------------------------------
 

@@ -37,6 +37,20 @@ MIA = "000_6db25d13bdcc533d.txt"
 GSIM = "001_a1a23fc04081479d.txt"
 
 
+@pytest.fixture
+def embed_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the texts the real model embeds (it still embeds them)."""
+    calls: list[int] = []
+    real = Embedder.encode
+
+    def spy(self: Embedder, texts, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(texts))
+        return real(self, texts, **kwargs)
+
+    monkeypatch.setattr(Embedder, "encode", spy)
+    return calls
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     return Embedder()

@@ -10,21 +10,6 @@ import pytest
 from assistant import Assistant
 from assistant.errors import IngestInProgress
 from tests.conftest import GSIM, MIA
-from vectorstore.embeddings import Embedder
-
-
-@pytest.fixture
-def embed_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the texts the real model embeds (it still embeds them)."""
-    calls: list[int] = []
-    real = Embedder.encode
-
-    def spy(self: Embedder, texts, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(len(texts))
-        return real(self, texts, **kwargs)
-
-    monkeypatch.setattr(Embedder, "encode", spy)
-    return calls
 
 
 def stored_ids(bot: Assistant, source: str) -> set[str]:

@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
 
 MODEL_KEY = "dossier_embedding_model"
+REBUILD = (
+    "`dossier doctor --rebuild PATH...` rebuilds it from the article files "
+    "(the damaged copy is kept aside)"
+)
 GENERATION_KEY = "dossier_generation"
 
 
@@ -95,7 +99,7 @@ class ChunkStore:
             except Exception as exc:
                 raise StoreUnavailable(
                     f"cannot open the {self.where} ({type(exc).__name__}: {exc}); check that the "
-                    "directory is writable and not damaged (`dossier doctor` checks it)"
+                    f"directory is writable. If it is damaged, {REBUILD}"
                 ) from exc
         assert self.url is not None
         self._check_server()
@@ -172,8 +176,8 @@ class ChunkStore:
             self._collection = None
             return self._unreachable(exc)
         return StoreUnavailable(
-            f"the {self.where} failed ({type(exc).__name__}: {exc}); run `dossier doctor` to "
-            "check the data directory"
+            f"the {self.where} failed ({type(exc).__name__}: {exc}); `dossier doctor` checks "
+            f"the data directory. If it is damaged, {REBUILD}"
         )
 
     def _call(self, fn: str, **kwargs: Any) -> Any:
@@ -270,6 +274,17 @@ class ChunkStore:
         if ids is not None and not ids:
             return
         self._call("delete", ids=list(ids) if ids is not None else None, where=where)
+
+    def drop_collection(self) -> None:
+        """Delete the whole collection (for a rebuild); it is created afresh on next use."""
+        self.collection  # noqa: B018  (connects)
+        try:
+            self._client.delete_collection(self.collection_name)  # type: ignore[union-attr]
+        except Exception as exc:
+            with self._lock:
+                raise self._translate(exc) from exc
+        with self._lock:
+            self._collection = None
 
     def bump_generation(self) -> int:
         """Mark the contents as changed; returns the new generation."""

@@ -198,6 +198,7 @@ class LocalChatModel(BaseChatModel):
                 try:
                     import torch
                     from transformers import AutoModelForCausalLM, AutoTokenizer
+
                     folder, name = str(Path(self.model_path).parent), Path(self.model_path).name
                     # transformers draws a progress bar per GGUF tensor; it is noise here.
                     with contextlib.redirect_stderr(io.StringIO()):

@@ -1,0 +1,192 @@
+"""Faults: an ingest killed with SIGKILL, a damaged store, and doctor's checks and repairs."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from chromadb.api.client import SharedSystemClient
+
+from assistant import Assistant
+from assistant.cli import main
+from assistant.errors import StoreUnavailable
+from ingest import doctor
+from ingest.loaders import load_article
+from tests.conftest import ROOT
+from tests.corpus import Fact, write_corpus
+
+
+def fresh(data_dir: Path) -> Assistant:
+    """An Assistant that reads the store from disk, not from this process's Chroma cache."""
+    SharedSystemClient.clear_system_cache()
+    return Assistant(data_dir=data_dir)
+
+
+def ingest_process(data_dir: Path, folder: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "ingest", "--data-dir", str(data_dir), str(folder)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def expected_ids(bot: Assistant, folder: Path) -> dict[str, set[str]]:
+    """source_id -> the chunk ids its file gives today."""
+    found = {}
+    for path in sorted(folder.glob("*.txt")):
+        article = load_article(path, bot.indexer.max_file_bytes)
+        found[article.source_id] = {d.id for d in bot.indexer.documents_of(article, "") if d.id}
+    return found
+
+
+def assert_intact(bot: Assistant, folder: Path, facts: list[Fact], rng: random.Random) -> None:
+    """Every article exactly once, records and Chroma agree, and questions are answered."""
+    want = expected_ids(bot, folder)
+    stored: dict[str, set[str]] = {}
+    all_ids = []
+    for chunk in bot.store.iter_all(include_text=False):
+        stored.setdefault(chunk.metadata["source_id"], set()).add(chunk.id)
+        all_ids.append(chunk.id)
+    assert not [i for i, n in Counter(all_ids).items() if n > 1]
+    assert stored == want  # no missing, no extra (old versions), no duplicated article
+    records: dict[str, set[str]] = {}
+    for key, group in bot.indexer.records().items():
+        records.setdefault(group, set()).add(key)
+    assert records == want
+    checkup = doctor.check(bot)
+    assert checkup.ok, checkup.problems
+    for fact in rng.sample(facts, 3):
+        answer = bot.answer(fact.question)
+        assert fact.answer in answer.text and answer.citations[0].source == fact.file, (
+            fact,
+            answer.text,
+        )
+
+
+@pytest.mark.slow
+def test_ingest_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    facts = write_corpus(folder, 200)
+    data_dir = tmp_path / "data"
+    rng = random.Random(2026)
+    kills = []
+    for trial in range(10):
+        if trial:  # change a fifth of the articles, so the killed run replaces chunks too
+            for path in rng.sample(sorted(folder.glob("*.txt")), 40):
+                with path.open("a", encoding="utf-8") as f:
+                    f.write(f"\nThe council will meet again in week {trial}.\n")
+        process = ingest_process(data_dir, folder)
+        started = time.monotonic()
+        time.sleep(rng.uniform(1.5, 12.0))
+        finished = process.poll() is not None
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills.append(round(time.monotonic() - started, 1) if not finished else None)
+        rerun = ingest_process(data_dir, folder)
+        _, err = rerun.communicate(timeout=300)
+        assert rerun.returncode == 0, err.decode()[-2000:]
+        assert_intact(fresh(data_dir), folder, facts, rng)
+    assert sum(k is not None for k in kills) >= 8, kills  # most kills landed mid-ingest
+
+
+@pytest.fixture
+def healthy(tmp_path: Path) -> tuple[Assistant, Path, list[Fact]]:
+    folder = tmp_path / "articles"
+    facts = write_corpus(folder, 12, seed=3)
+    bot = Assistant(data_dir=tmp_path / "data")
+    bot.ingest([folder])
+    return bot, folder, facts
+
+
+def test_doctor_finds_a_consistent_store_consistent(
+    healthy: tuple[Assistant, Path, list[Fact]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bot = healthy[0]
+    checkup = doctor.check(bot)
+    assert checkup.ok and checkup.articles == 12 and checkup.chunks == checkup.records
+    assert checkup.keyword_chunks == checkup.chunks and checkup.vectors_checked == checkup.chunks
+    assert main(["doctor", "--data-dir", str(bot.settings.data_dir)]) == 0
+    assert "consistent" in capsys.readouterr().out
+
+
+def test_doctor_repairs_each_kind_of_damage_without_re_embedding_intact_chunks(
+    healthy: tuple[Assistant, Path, list[Fact]], embed_calls: list[int]
+) -> None:
+    bot, folder, facts = healthy
+    manager, store = bot.indexer.record_manager, bot.store
+    sources = sorted(expected_ids(bot, folder))
+    ids = {
+        s: sorted(c.id for c in store.get(where={"source_id": s}, include_text=False))
+        for s in sources
+    }
+    # 1. chunks no record tracks (a kill between the Chroma write and the record write)
+    manager.delete_keys(ids[sources[0]])
+    # 2. records whose chunks Chroma lost
+    store.delete(ids=ids[sources[1]][:1])
+    # 3. an old version of an article left beside the new one
+    edited = folder / Path(sources[2]).name
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nA late amendment was added.\n")
+    old_ids = ids[sources[2]]
+    bot.ingest([edited])  # writes the new version, deletes the old one...
+    assert not store.get(ids=old_ids, include_text=False)
+    manager.update(old_ids, group_ids=[sources[2]] * len(old_ids))  # ...now pretend it did not
+    checkup = doctor.check(bot)
+    kinds = {(p.kind, p.source_id) for p in checkup.problems}
+    assert ("untracked-chunks", sources[0]) in kinds
+    assert ("missing-chunks", sources[1]) in kinds
+    assert ("missing-chunks", sources[2]) in kinds
+
+    embed_calls.clear()
+    result = doctor.repair(bot, checkup)
+    assert result.adopted == len(ids[sources[0]])  # intact: tracked again, not re-embedded
+    assert result.report.chunks_embedded == 1 and sum(embed_calls) == 1  # only the lost chunk
+    assert doctor.check(bot).ok
+    assert_intact(bot, folder, facts, random.Random(1))
+
+
+def test_re_ingest_heals_chunks_chroma_lost(
+    healthy: tuple[Assistant, Path, list[Fact]], embed_calls: list[int]
+) -> None:
+    bot, folder, facts = healthy
+    victim = bot.store.get(where={"chunk_index": 0}, include_text=False)[0]
+    bot.store.delete(ids=[victim.id])
+    embed_calls.clear()
+    report = bot.ingest([folder])
+    assert report.chunks_embedded == 1 and sum(embed_calls) == 1
+    assert report.count("updated") == 1 and report.count("unchanged") == 11
+    assert_intact(bot, folder, facts, random.Random(2))
+
+
+def test_a_damaged_store_is_detected_and_rebuilt_from_the_files(
+    healthy: tuple[Assistant, Path, list[Fact]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bot, folder, facts = healthy
+    data_dir = bot.settings.data_dir
+    SharedSystemClient.clear_system_cache()
+    database = data_dir / "chroma" / "chroma.sqlite3"
+    database.write_bytes(b"this is not a database" * 1000)
+    with pytest.raises(StoreUnavailable, match=r"dossier doctor --rebuild PATH"):
+        fresh(data_dir).answer(facts[0].question)
+    assert main(["ask", "--data-dir", str(data_dir), facts[0].question]) == 1
+    assert "dossier doctor --rebuild" in capsys.readouterr().err
+
+    SharedSystemClient.clear_system_cache()
+    assert main(["doctor", "--data-dir", str(data_dir), "--rebuild"]) == 0
+    out = capsys.readouterr().out
+    assert "12 added" in out and "consistent" in out
+    kept = list(data_dir.glob("damaged-*/chroma/chroma.sqlite3"))
+    assert len(kept) == 1 and kept[0].read_bytes().startswith(b"this is not")  # nothing deleted
+    assert_intact(fresh(data_dir), folder, facts, random.Random(3))
+
+
+def test_rebuild_with_no_known_files_says_what_to_do(tmp_path: Path) -> None:
+    bot = Assistant(data_dir=tmp_path / "data")
+    with pytest.raises(StoreUnavailable, match=r"name them: `dossier doctor --rebuild PATH"):
+        doctor.rebuild(bot, [])
