@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,13 +20,13 @@ from tests.conftest import MIA, free_port
 pytestmark = pytest.mark.server
 
 
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def running_chroma(path: Path, port: int) -> Iterator[str]:
+    """A real `chroma run` on loopback, storing in ``path``; yields its URL."""
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
     assert chroma, "the chroma command comes with the chromadb package"
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    log = (path / "server.log").open("w")
+    path.mkdir(parents=True, exist_ok=True)
+    log = (path / "server.log").open("a")
     proc = subprocess.Popen(
         [chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,
@@ -47,6 +48,12 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_chroma(tmp_path_factory.mktemp("chroma-server"), free_port()) as url:
+        yield url
 
 
 def test_ingest_and_answer_through_a_chroma_server(
@@ -85,3 +92,24 @@ def test_a_server_that_never_answers_times_out(make_assistant):
         with pytest.raises(StoreUnavailable, match=r"did not answer within 1\.5 s"):
             bot.sources()
         assert time.monotonic() - started < 10
+
+
+def test_a_server_that_stops_mid_session_errors_fast_and_works_again_when_back(
+    make_assistant, seed_copy: Path, tmp_path: Path
+):
+    question = "Who leads the Islamic Movement for Azawad?"
+    port, where = free_port(), tmp_path / "server"
+    with running_chroma(where, port) as url:
+        bot = make_assistant(chroma_url=url, chroma_timeout=2)
+        bot.ingest([seed_copy])
+        assert bot.answer(question).citations[0].source == MIA
+    # The server is gone; the same Assistant says so, quickly, every time it is asked.
+    for _ in range(2):
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match=r"did not answer within 2 s.*chroma run"):
+            bot.answer(question)
+        assert time.monotonic() - started < 10
+    with running_chroma(where, port):
+        # Back, with the same data: no restart of Dossier needed.
+        assert bot.answer(question).citations[0].source == MIA
+        assert bot.ingest([seed_copy]).chunks_embedded == 0
