@@ -178,6 +178,25 @@ def markdown(results: dict[str, Any]) -> str:
             f"p50 {lat['answer']['p50_ms']} ms / p95 {lat['answer']['p95_ms']} ms.",
             f"- Cold start, `dossier ask` in a fresh process: {bbc['cold_start_ask_seconds']} s.",
         ]
+    crowd = results.get("load")
+    if crowd:
+        lines += [
+            "",
+            f"## Web app load ({crowd['users']} gradio_client users x "
+            f"{crowd['questions_per_user']} seed questions, at once)",
+            "",
+            "| | p50 ms | p95 ms | answers/s |",
+            "|---|---|---|---|",
+            f"| 1 user | {crowd['single_user']['p50_ms']} | {crowd['single_user']['p95_ms']} | "
+            f"{crowd['single_user_throughput_per_s']} |",
+            f"| {crowd['users']} users | {crowd['latency']['p50_ms']} | "
+            f"{crowd['latency']['p95_ms']} | {crowd['throughput_per_s']} |",
+            "",
+            f"{crowd['answered']} of {crowd['requests']} answered, {crowd['busy']} busy, "
+            f"{len(crowd['errors'])} errors; answers that differ from the single-user answer: "
+            f"{len(crowd['answers_differ_from_single_user'])}. App memory "
+            f"{crowd['app_memory_mb_before']} MB before, {crowd['app_memory_mb_after']} MB after.",
+        ]
     scale = results.get("scale")
     if scale:
         lines += [

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answerers.backends import local_model_path
-from benchmarks import backends, bbc, report, scale, seed_questions, squad
+from benchmarks import backends, bbc, load, report, scale, seed_questions, squad
 from benchmarks.common import ROOT, SHARED_DATA, log, timed
 
 
@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 squad.spread(questions, backend_questions),
                 work,
             )
+            log("web app load")
+            results["load"] = load.run(work, users=20, per_user=10)
             scale_queries = bbc.queries_from(bbc_files, 45)
             results["scale"] = scale.run(work / "bbc-data", work, sizes, scale_queries)
             results["scale"]["method"] = scale.__doc__.split("\n\n")[1].replace("\n", " ")

@@ -153,6 +153,37 @@ def test_bad_uploads_are_refused_with_reasons(client: Client, tmp_path: Path):
 
 
 @pytest.mark.parametrize(
+    "name", ["../../../../evil.txt", "..\\..\\evil.txt", "/etc/evil.txt", "....//evil.txt"]
+)
+def test_hostile_upload_names_write_nothing_outside_the_data_dir(
+    client: Client, app: RunningApp, name: str
+):
+    text = b"Evil council meets\n\nThe council of Evilton met on Monday about its budget.\n"
+    response = httpx.post(
+        app.url + "gradio_api/upload", files={"files": (name, text, "text/plain")}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    (server_path,) = response.json()
+    assert Path(server_path).name.endswith("evil.txt") and ".." not in Path(server_path).parts
+    results = client.predict([handle_file(server_path)], api_name="/add_articles")[0]["data"]
+    assert [r[:2] for r in results] == [["evil.txt", "added"]]
+    assert (app.data_dir / "uploads" / "evil.txt").is_file()
+    root = Path(__file__).resolve().parent.parent
+    for place in (root, app.workdir, app.data_dir, Path("/etc"), Path("/tmp")):
+        assert not (place / "evil.txt").exists(), place
+    client.predict(["evil.txt"], api_name="/delete_articles")
+
+
+def test_an_oversize_upload_is_refused(client: Client, tmp_path: Path):
+    big = tmp_path / "big.txt"
+    with big.open("wb") as f:
+        f.write(b"A long line of plausible article text.\n" * (21 * 1024 * 1024 // 39 + 1))
+    with pytest.raises(Exception, match=r"(?i)too large|exceeds|maximum"):
+        client.predict([handle_file(str(big))], api_name="/add_articles")
+    assert "big.txt" not in {a["source"] for a in client.predict(api_name="/articles")}
+
+
+@pytest.mark.parametrize(
     "path",
     [
         "gradio_api/file={data}/records.sqlite",
