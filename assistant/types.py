@@ -69,6 +69,24 @@ class Citation:
     passage_start: int = 0  # offsets of ``passage`` in the cleaned article
     passage_end: int = 0
 
+    @classmethod
+    def of(cls, number: int, passage: Passage, start: int, end: int, score: float) -> Citation:
+        """Citation ``number``: the sentence at article offsets ``start:end`` of ``passage``."""
+        return cls(
+            number=number,
+            source=passage.source,
+            title=passage.title,
+            quote=passage.text[start - passage.start : end - passage.start],
+            passage=passage.text,
+            start=start,
+            end=end,
+            score=round(score, 4),
+            outlet=passage.outlet,
+            date=passage.date,
+            passage_start=passage.start,
+            passage_end=passage.end,
+        )
+
 
 @dataclass(frozen=True)
 class Answer:

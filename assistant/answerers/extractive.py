@@ -163,22 +163,8 @@ class ExtractiveAnswerer:
         citations = []
         parts = []
         for number, sentence in enumerate(chosen, start=1):
-            p = sentence.passage
             citations.append(
-                Citation(
-                    number=number,
-                    source=p.source,
-                    title=p.title,
-                    quote=sentence.text,
-                    passage=p.text,
-                    start=sentence.start,
-                    end=sentence.end,
-                    score=round(sentence.score, 4),
-                    outlet=p.outlet,
-                    date=p.date,
-                    passage_start=p.start,
-                    passage_end=p.end,
-                )
+                Citation.of(number, sentence.passage, sentence.start, sentence.end, sentence.score)
             )
             parts.append(f"{sentence.text} [{number}]")
         return Answer(
@@ -201,7 +187,7 @@ class ExtractiveAnswerer:
             for s, e in split_sentences(passage.text):
                 key = (passage.source_id or passage.source, passage.start + s)
                 text = passage.text[s:e]
-                if key in seen or len(tokenize(text)) < 2:
+                if key in seen or len(tokenize(text)) < 2 or _is_headline(passage, s, e):
                     continue
                 seen.add(key)
                 candidates.append((passage, rank, passage.start + s, passage.start + e, text))
@@ -265,6 +251,19 @@ class ExtractiveAnswerer:
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return np.stack([known[t] for t in texts])
+
+
+def _is_headline(passage: Passage, start: int, end: int) -> bool:
+    """Whether the span is the article's headline line: it names the topic, not the answer.
+
+    A headline opens the article, is a line of its own and has no full stop;
+    a first sentence that runs on into the text is a sentence like any other.
+    """
+    if passage.start + start != 0:
+        return False
+    line = passage.text[start:end].rstrip()
+    rest = passage.text[end:]
+    return not line.endswith((".", "!", "?", "”", '"')) and (not rest or rest[0] == "\n")
 
 
 def _has_new(pattern: re.Pattern[str], sentence: str, question: str) -> bool:

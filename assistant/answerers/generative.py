@@ -129,11 +129,10 @@ class GenerativeAnswerer:
         self.relevance_ratio = relevance_ratio
         # Turns a backend's own exception into the one the caller sees (ModelUnavailable).
         self.on_error = on_error or (lambda exc: exc)
-        refusal = ANSWER_SYSTEM.format(refusal=NOT_ANSWERED)
         self.answer_chain = (
             ChatPromptTemplate.from_messages(
-                [("system", "{system}"), ("human", ANSWER_HUMAN)]
-            ).partial(system=refusal)
+                [("system", ANSWER_SYSTEM), ("human", ANSWER_HUMAN)]
+            ).partial(refusal=NOT_ANSWERED)
             | llm
             | StrOutputParser()
         )
@@ -269,19 +268,12 @@ class GenerativeAnswerer:
             if key not in numbers_of:
                 numbers_of[key] = len(citations) + 1
                 citations.append(
-                    Citation(
-                        number=numbers_of[key],
-                        source=p.source,
-                        title=p.title,
-                        quote=p.text[support.start : support.end],
-                        passage=p.text,
-                        start=p.start + support.start,
-                        end=p.start + support.end,
-                        score=round(support.score, 4),
-                        outlet=p.outlet,
-                        date=p.date,
-                        passage_start=p.start,
-                        passage_end=p.end,
+                    Citation.of(
+                        numbers_of[key],
+                        p,
+                        p.start + support.start,
+                        p.start + support.end,
+                        support.score,
                     )
                 )
             parts.append(f"{claim} [{numbers_of[key]}]")
