@@ -180,7 +180,7 @@ class Assistant:
         query = None
         if condense is not None and turns:
             query = condense(question, turns)  # the LLM rewrites a follow-up to stand alone
-        if query is None:
+        if query is None or len(query) > MAX_QUESTION_CHARS:
             query = contextual_query(question, turns)
         passages = self.retrieve(query, k=k)
         if not passages:
