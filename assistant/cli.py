@@ -40,6 +40,32 @@ _SETTING_FLAGS = {
         "SQLAlchemy URL of the record manager (DOSSIER_RECORD_MANAGER_URL)",
     ),
     "max_file_mb": ("--max-file-mb", float, "largest file to ingest, in MB (DOSSIER_MAX_FILE_MB)"),
+    "ingest_batch": (
+        "--ingest-batch",
+        int,
+        "chunks embedded and written per ingest step (DOSSIER_INGEST_BATCH, default 512)",
+    ),
+    "chroma_timeout": (
+        "--chroma-timeout",
+        float,
+        "seconds to wait for a Chroma server (DOSSIER_CHROMA_TIMEOUT, default 5)",
+    ),
+    "llm_timeout": (
+        "--llm-timeout",
+        float,
+        "seconds to wait for an LLM server (DOSSIER_LLM_TIMEOUT, default 60)",
+    ),
+    "llm_max_tokens": (
+        "--llm-max-tokens",
+        int,
+        "the longest answer an LLM may write (DOSSIER_LLM_MAX_TOKENS, default 256)",
+    ),
+    "ollama_url": ("--ollama-url", str, "Ollama server (DOSSIER_OLLAMA_URL)"),
+    "openai_base_url": (
+        "--openai-base-url",
+        str,
+        "OpenAI-compatible server (DOSSIER_OPENAI_BASE_URL; unset = OpenAI)",
+    ),
 }
 
 _LLM_HELP = (

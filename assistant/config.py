@@ -42,6 +42,7 @@ class Settings:
     k: int = 5  # passages retrieved per question
     record_manager_url: str | None = None  # SQLAlchemy URL; unset = SQLite in data_dir
     max_file_mb: float = 20.0
+    ingest_batch: int = 512  # chunks embedded and written per ingest step
     chroma_timeout: float = 5.0  # seconds to wait for a Chroma server
     llm: str = "extractive"  # answer mode: extractive, local, ollama:<model>, openai:<model>
     llm_timeout: float = 60.0  # seconds to wait for an LLM server (per request and per token)
@@ -86,6 +87,8 @@ class Settings:
             )
         if not 1 <= self.k <= 100:
             raise ConfigError(f"k (passages per question) must be between 1 and 100, got {self.k}")
+        if not 1 <= self.ingest_batch <= 100_000:
+            raise ConfigError(f"ingest_batch must be between 1 and 100000, got {self.ingest_batch}")
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb must be positive, got {self.max_file_mb}")
         if self.chroma_timeout <= 0:

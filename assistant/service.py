@@ -89,6 +89,7 @@ class Assistant:
             chunk_size=settings.chunk_size,
             chunk_overlap=settings.chunk_overlap,
             max_file_bytes=settings.max_file_bytes,
+            batch_chunks=settings.ingest_batch,
         )
         self.retriever = HybridRetriever(self.store, self.embedder)
         self.extractive = ExtractiveAnswerer(

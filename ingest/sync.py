@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[FileResult, int, int], None]  # (result, done, total)
-_FLUSH_CHUNKS = 512  # chunks embedded and written per index() call
 
 
 @dataclass
@@ -74,6 +73,7 @@ class Indexer:
         chunk_size: int = 200,
         chunk_overlap: int = 40,
         max_file_bytes: int = 20 * 1024 * 1024,
+        batch_chunks: int = 512,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -82,6 +82,9 @@ class Indexer:
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.max_file_bytes = max_file_bytes
+        # Chunks embedded and written per step: each step's files are then reported done,
+        # and an interrupted ingest loses at most one step's embedding work.
+        self.batch_chunks = batch_chunks
         self._record_manager: SQLRecordManager | None = None
 
     # -- parts --------------------------------------------------------------------------
@@ -271,11 +274,11 @@ class Indexer:
                 existing = set(manager.list_keys(group_ids=[article.source_id]))
                 if existing == {d.id for d in docs}:
                     unchecked.append(_Pending(path, "unchanged", docs))
-                    if sum(len(p.documents) for p in unchecked) >= _FLUSH_CHUNKS:
+                    if sum(len(p.documents) for p in unchecked) >= self.batch_chunks:
                         check_unchanged()
                     continue
                 pending.append(_Pending(path, "updated" if existing else "added", docs))
-                if sum(len(p.documents) for p in pending) >= _FLUSH_CHUNKS:
+                if sum(len(p.documents) for p in pending) >= self.batch_chunks:
                     flush()
             check_unchanged()
             flush()

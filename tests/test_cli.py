@@ -159,3 +159,16 @@ def test_ui_login_needs_both_variables(tmp_path: Path, capsys, monkeypatch):
     code, _, err = run(capsys, "ui", "--data-dir", str(tmp_path / "d"))
     assert code == 1
     assert "needs both DOSSIER_UI_USER and DOSSIER_UI_PASSWORD; set DOSSIER_UI_PASSWORD" in err
+
+
+def test_every_setting_has_a_flag():
+    from dataclasses import fields
+
+    from assistant.cli import _SETTING_FLAGS
+    from assistant.config import Settings
+
+    on_commands = {"k": "-k on ask and search", "llm": "--llm on ask and ui"}
+    assert {f.name for f in fields(Settings)} == set(_SETTING_FLAGS) | set(on_commands)
+    for name, (flag, _, help_text) in _SETTING_FLAGS.items():
+        assert flag == "--" + name.replace("_", "-")
+        assert f"DOSSIER_{name.upper()}" in help_text

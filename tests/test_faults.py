@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import IO
 
 import pytest
 from chromadb.api.client import SharedSystemClient
@@ -28,13 +32,56 @@ def fresh(data_dir: Path) -> Assistant:
     return Assistant(data_dir=data_dir)
 
 
-def ingest_process(data_dir: Path, folder: Path) -> subprocess.Popen[bytes]:
+def ingest_process(data_dir: Path, folder: Path, batch: int = 512) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "ingest", "--data-dir", str(data_dir), str(folder)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env={**os.environ, "DOSSIER_INGEST_BATCH": str(batch)},
     )
+
+
+class ProgressReader:
+    """Follows an ingest's progress bar (``done/total`` on stderr) in a thread."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.text = ""
+        assert process.stderr is not None
+        stream = process.stderr
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        while chunk := stream.read1(4096):  # type: ignore[attr-defined]
+            self.text += chunk.decode(errors="replace")
+
+    @property
+    def done(self) -> int:
+        counts = re.findall(r"(\d+)/(\d+)", self.text)
+        return int(counts[-1][0]) if counts else -1
+
+
+def kill_at(process: subprocess.Popen[bytes], rng: random.Random, total: int) -> bool:
+    """SIGKILL the ingest at a random point of its work; False if it finished first.
+
+    The point is a number of files reported done (or, one time in eight, while it
+    is still starting), plus up to half a second, so the kill lands while a step
+    is being embedded, written to Chroma or recorded.
+    """
+    progress = ProgressReader(process)
+    target = rng.randrange(-total // 7, total)
+    deadline = time.monotonic() + 300
+    if target < 0:
+        time.sleep(rng.uniform(0.5, 3.0))
+    else:
+        while progress.done < target and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.5))
+    running = process.poll() is None
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return running
 
 
 def expected_ids(bot: Assistant, folder: Path) -> dict[str, set[str]]:
@@ -76,24 +123,19 @@ def test_ingest_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path: 
     facts = write_corpus(folder, 200)
     data_dir = tmp_path / "data"
     rng = random.Random(2026)
-    kills = []
+    killed_mid_ingest = 0
     for trial in range(10):
         if trial:  # change a fifth of the articles, so the killed run replaces chunks too
             for path in rng.sample(sorted(folder.glob("*.txt")), 40):
                 with path.open("a", encoding="utf-8") as f:
                     f.write(f"\nThe council will meet again in week {trial}.\n")
-        process = ingest_process(data_dir, folder)
-        started = time.monotonic()
-        time.sleep(rng.uniform(1.5, 12.0))
-        finished = process.poll() is not None
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        kills.append(round(time.monotonic() - started, 1) if not finished else None)
+        # Small steps: many Chroma writes and record updates for the kill to land between.
+        killed_mid_ingest += kill_at(ingest_process(data_dir, folder, batch=8), rng, 200)
         rerun = ingest_process(data_dir, folder)
         _, err = rerun.communicate(timeout=300)
         assert rerun.returncode == 0, err.decode()[-2000:]
         assert_intact(fresh(data_dir), folder, facts, rng)
-    assert sum(k is not None for k in kills) >= 8, kills  # most kills landed mid-ingest
+    assert killed_mid_ingest >= 8
 
 
 @pytest.fixture
