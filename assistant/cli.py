@@ -76,18 +76,22 @@ _LLM_HELP = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    # No abbreviations: "--llm" must not be read as a prefix of "--llm-timeout".
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     for name, (flag, kind, help_text) in _SETTING_FLAGS.items():
         common.add_argument(flag, dest=name, type=kind, help=help_text, default=argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(
+        allow_abbrev=False,
         prog="dossier",
         parents=[common],
         description="Ask questions about news articles; every answer cites its passages.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = commands.add_parser("ingest", parents=[common], help="add or update articles")
+    ingest = commands.add_parser(
+        "ingest", parents=[common], allow_abbrev=False, help="add or update articles"
+    )
     ingest.add_argument("paths", nargs="+", metavar="PATH", help=".txt/.md/.html files or folders")
     ingest.add_argument(
         "--prune",
@@ -96,25 +100,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    ask = commands.add_parser("ask", parents=[common], help="answer a question with sources")
+    ask = commands.add_parser(
+        "ask", parents=[common], allow_abbrev=False, help="answer a question with sources"
+    )
     ask.add_argument("question")
     ask.add_argument("-k", type=int, default=None, help="passages to retrieve (DOSSIER_K)")
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.add_argument("--llm", metavar="MODE", default=argparse.SUPPRESS, help=_LLM_HELP)
 
-    search = commands.add_parser("search", parents=[common], help="show the passages a query finds")
+    search = commands.add_parser(
+        "search", parents=[common], allow_abbrev=False, help="show the passages a query finds"
+    )
     search.add_argument("query")
     search.add_argument("-k", type=int, default=None, help="passages to show (DOSSIER_K)")
     search.add_argument("--json", action="store_true", help="print the passages as JSON")
 
-    sources = commands.add_parser("sources", parents=[common], help="list the ingested articles")
+    sources = commands.add_parser(
+        "sources", parents=[common], allow_abbrev=False, help="list the ingested articles"
+    )
     sources.add_argument("--json", action="store_true", help="print the list as JSON")
 
-    delete = commands.add_parser("delete", parents=[common], help="remove articles")
+    delete = commands.add_parser(
+        "delete", parents=[common], allow_abbrev=False, help="remove articles"
+    )
     delete.add_argument("sources", nargs="+", metavar="SOURCE", help="file name or path")
 
     doctor = commands.add_parser(
-        "doctor", parents=[common], help="check the data directory; --repair or --rebuild it"
+        "doctor",
+        parents=[common],
+        allow_abbrev=False,
+        help="check the data directory; --repair or --rebuild it",
     )
     fix = doctor.add_mutually_exclusive_group()
     fix.add_argument(
@@ -132,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
 
-    ui = commands.add_parser("ui", parents=[common], help="start the web app")
+    ui = commands.add_parser("ui", parents=[common], allow_abbrev=False, help="start the web app")
     ui.add_argument(
         "--host",
         default=os.environ.get("DOSSIER_UI_HOST") or "127.0.0.1",
