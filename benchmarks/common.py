@@ -50,10 +50,10 @@ def latency_ms(values: list[float]) -> dict[str, float]:
     }
 
 
-def rss_mb() -> float:
-    """Resident memory of this process now, in MB (Linux)."""
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process (default: this one) now, in MB (Linux)."""
     try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
         return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (OSError, ValueError, IndexError):
         return peak_rss_mb()

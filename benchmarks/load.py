@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, latency_ms
+from benchmarks.common import ROOT, latency_ms, rss_mb
 
 BUSY = "Queue is full"
 
@@ -85,13 +85,6 @@ def drive(url: str, questions: list[str], users: int, per_user: int) -> Outcome:
             (result["text"], tuple(c["source"] for c in result["citations"]))
         )
     return outcome
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def run(workdir: Path, users: int = 20, per_user: int = 10) -> dict[str, Any]:

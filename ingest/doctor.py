@@ -228,14 +228,11 @@ def _current_ids(bot: Assistant, source_id: str) -> set[str] | None:
     return {d.id for d in bot.indexer.documents_of(article, "") if d.id}
 
 
-def known_sources(data_dir: Path, records_url: str, namespace: str) -> list[str]:
-    """Article files the record manager knows, read without opening Chroma."""
-    from langchain_classic.indexes import SQLRecordManager
-
+def _known_sources(bot: Assistant) -> list[str]:
+    """Article files the record manager knows (it does not need Chroma), or none."""
     try:
-        manager = SQLRecordManager(namespace, db_url=records_url)
-        return sorted(set(_groups(manager).values()))
-    except Exception:
+        return sorted(set(bot.indexer.records().values()))
+    except Exception:  # a damaged record database: the user names the files instead
         return []
 
 
@@ -246,12 +243,7 @@ def rebuild(bot: Assistant, paths: list[str]) -> tuple[Path | None, SyncReport]:
     whose collection is dropped instead) and the ingest report.
     """
     settings = bot.settings
-    namespace = f"dossier/{settings.collection}"
-    sources = paths or [
-        s
-        for s in known_sources(settings.data_dir, settings.resolved_record_manager_url, namespace)
-        if Path(s).exists()
-    ]
+    sources = paths or [s for s in _known_sources(bot) if Path(s).exists()]
     if not sources:
         raise StoreUnavailable(
             "no article files to rebuild from: the record manager lists none that still exist; "
@@ -278,17 +270,3 @@ def rebuild(bot: Assistant, paths: list[str]) -> tuple[Path | None, SyncReport]:
             manager.delete_keys(manager.list_keys())
         bot.indexer.forget_record_manager()
     return aside, bot.ingest(sources)
-
-
-def _groups(manager: Any) -> dict[str, str]:
-    """key -> group id of every record in the manager's namespace."""
-    # SQLRecordManager has no public call for this; its table is documented and stable.
-    from langchain_classic.indexes._sql_record_manager import UpsertionRecord
-
-    with manager._make_session() as session:
-        rows = (
-            session.query(UpsertionRecord.key, UpsertionRecord.group_id)
-            .filter(UpsertionRecord.namespace == manager.namespace)
-            .all()
-        )
-    return {key: group or "" for key, group in rows}

@@ -118,9 +118,17 @@ class Indexer:
 
     def records(self) -> dict[str, str]:
         """Every chunk id the record manager tracks, with its article's ``source_id``."""
-        from ingest.doctor import _groups
+        # SQLRecordManager has no public call for this; its table is documented and stable.
+        from langchain_classic.indexes._sql_record_manager import UpsertionRecord
 
-        return _groups(self.record_manager)
+        manager = self.record_manager
+        with manager._make_session() as session:
+            rows: list[Any] = (
+                session.query(UpsertionRecord.key, UpsertionRecord.group_id)
+                .filter(UpsertionRecord.namespace == manager.namespace)
+                .all()
+            )
+        return {key: group or "" for key, group in rows}
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -205,8 +213,7 @@ class Indexer:
         total = len(files)
         embedded = 0
         deleted_chunks = 0
-        lock = self._lock()
-        try:
+        with self.locked():
             manager = self.record_manager
             store = self.store.langchain(self.embedder)
             pending: list[_Pending] = []
@@ -289,8 +296,6 @@ class Indexer:
                     report(FileResult(source_id, "deleted"))
             if embedded or deleted_chunks or any(r.status == "updated" for r in results):
                 self.store.bump_generation()
-        finally:
-            lock.release()
         return SyncReport(
             files=tuple(results),
             chunks_embedded=embedded,
@@ -341,14 +346,11 @@ class Indexer:
 
     def delete(self, source_ids: Sequence[str]) -> int:
         """Remove articles (by ``source_id``) from Chroma and the record manager."""
-        lock = self._lock()
-        try:
+        with self.locked():
             removed = sum(self._delete(s) for s in source_ids)
             if removed:
                 self.store.bump_generation()
             return removed
-        finally:
-            lock.release()
 
     def _delete(self, source_id: str) -> int:
         manager = self.record_manager

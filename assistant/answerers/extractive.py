@@ -193,7 +193,7 @@ class ExtractiveAnswerer:
                 candidates.append((passage, rank, passage.start + s, passage.start + e, text))
         if not candidates:
             return []
-        vectors = self._embed([question] + [c[4] for c in candidates])
+        vectors = self.embed_sentences([question] + [c[4] for c in candidates])
         similarities = vectors[1:] @ vectors[0]
 
         q_terms = set(tokenize(question))
@@ -237,7 +237,7 @@ class ExtractiveAnswerer:
         scored.sort(key=lambda s: -s.score)
         return scored
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed_sentences(self, texts: list[str]) -> np.ndarray:
         """Embeddings with a small LRU cache: follow-ups re-read the same sentences."""
         with self._cache_lock:
             known = {t: self._cache[t] for t in texts if t in self._cache}

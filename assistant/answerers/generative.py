@@ -233,7 +233,8 @@ class GenerativeAnswerer:
                 mode=self.mode,
             )
         evidence = self._evidence(passages)
-        vectors = self.extractive.embedder.encode(
+        # The passages' sentences were just embedded for scoring: the cache has them.
+        vectors = self.extractive.embed_sentences(
             [claim for claim, _ in claims] + [e.text for e in evidence]
         )
         claim_vectors, evidence_vectors = vectors[: len(claims)], vectors[len(claims) :]
