@@ -1,5 +1,9 @@
 """Dossier: question answering over news articles, every claim cited to its passage.
 
+This package is the service floor: ``Assistant`` wires the parts (ingest/,
+vectorstore/, answerers/) together and owns the data directory; the front ends
+(ui/: the web app and the ``dossier`` command) talk only to it.
+
 Example:
     >>> from assistant import Assistant, answer
     >>> bot = Assistant(data_dir="data")
@@ -7,17 +11,15 @@ Example:
     >>> print(bot.answer("Who leads the Islamic Movement for Azawad?").text)
 """
 
-from typing import TYPE_CHECKING, Any
-
-from assistant.config import Settings
-from assistant.errors import DossierError
-from assistant.types import Answer, Citation, Passage, SourceInfo, SyncReport
-
-if TYPE_CHECKING:
-    from assistant.service import Assistant, answer
+from assistant.service import Assistant, answer
+from core.errors import DossierError
+from core.settings import Settings
+from core.stream import AnswerStream
+from core.types import Answer, Citation, Passage, SourceInfo, SyncReport
 
 __all__ = [
     "Answer",
+    "AnswerStream",
     "Assistant",
     "Citation",
     "DossierError",
@@ -27,13 +29,3 @@ __all__ = [
     "SyncReport",
     "answer",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # The service pulls in Chroma and LangChain; import it only when it is asked for,
-    # so that the light modules (types, errors, config) import without cycles or cost.
-    if name in ("Assistant", "answer"):
-        from assistant import service
-
-        return getattr(service, name)
-    raise AttributeError(f"module 'assistant' has no attribute {name!r}")

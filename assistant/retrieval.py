@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
 
-from assistant.types import Passage
-from vectorstore.chroma import ChunkStore, StoredChunk
+from core.text import tokenize
+from core.types import Message, Passage
+from vectorstore.chroma import ChunkStore
 from vectorstore.embeddings import Embedder
-from vectorstore.keyword import KeywordIndex, tokenize
-
-Message = dict[str, Any]
+from vectorstore.keyword import KeywordIndex
+from vectorstore.metadata import to_passage
 
 # Words that make a question lean on the conversation before it.
 _ANAPHORA = re.compile(
@@ -30,24 +29,6 @@ _ANAPHORA = re.compile(
     r"the man|the woman|the leader|the town|the country|the company|the city)\b",
     re.IGNORECASE,
 )
-
-
-class Retriever(Protocol):
-    """Anything that turns a query into ranked passages."""
-
-    def retrieve(self, query: str, k: int) -> list[Passage]: ...
-
-
-def message_text(message: Message) -> str:
-    """The text of a chat message whose content is a string or a list of parts."""
-    content = message.get("content", "")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(
-            part.get("text", "") if isinstance(part, dict) else str(part) for part in content
-        )
-    return ""
 
 
 def contextual_query(question: str, history: Sequence[Message] | None) -> str:
@@ -62,7 +43,7 @@ def contextual_query(question: str, history: Sequence[Message] | None) -> str:
     """
     if not history:
         return question
-    previous = [message_text(m) for m in history if m.get("role") == "user"]
+    previous = [m["content"] for m in history if m.get("role") == "user"]
     previous = [p for p in previous if p.strip() and p.strip() != question.strip()]
     if not previous:
         return question
@@ -71,14 +52,33 @@ def contextual_query(question: str, history: Sequence[Message] | None) -> str:
     return question
 
 
-METHODS = ("hybrid", "rrf", "dense", "keyword")
+def fuse(
+    dense: Mapping[str, float], lexical: Mapping[str, float], dense_weight: float = 0.5
+) -> dict[str, float]:
+    """Weighted sum of cosine and BM25 scores, each divided by the best of its list.
+
+    ``dense`` holds the dense candidates' cosine similarities, ``lexical`` the BM25
+    scores of the keyword candidates and of the dense candidates. A keyword-only
+    candidate is given the weakest dense candidate's cosine (it was not among them).
+
+    Example:
+        >>> fuse({"a": 0.8, "b": 0.4}, {"b": 6.0, "c": 3.0})
+        {'a': 0.5, 'b': 0.75, 'c': 0.5}
+    """
+    cosine = {chunk_id: max(score, 0.0) for chunk_id, score in dense.items()}
+    floor = min(cosine.values(), default=0.0)
+    for chunk_id in lexical:
+        cosine.setdefault(chunk_id, floor)
+    bm25 = {chunk_id: lexical.get(chunk_id, 0.0) for chunk_id in cosine}
+    top_cosine = max(cosine.values(), default=0.0) or 1.0
+    top_bm25 = max(bm25.values(), default=0.0) or 1.0
+    w = dense_weight
+    return {i: w * cosine[i] / top_cosine + (1 - w) * bm25[i] / top_bm25 for i in cosine}
 
 
 class HybridRetriever:
-    """Dense + keyword retrieval over one ``ChunkStore``.
+    """Dense + keyword retrieval over one ``ChunkStore``, fused by score (``fuse``).
 
-    ``method`` is "hybrid" (score fusion, the default), "rrf" (reciprocal rank
-    fusion), "dense" or "keyword" alone; the last three are there to compare.
     The keyword index is re-synced from the store whenever the store's
     generation changes (an ingest, a delete, another process's write).
 
@@ -94,22 +94,17 @@ class HybridRetriever:
         embedder: Embedder,
         *,
         candidates: int = 40,
-        method: str = "hybrid",
         dense_weight: float = 0.5,
-        rrf_k: int = 60,
     ) -> None:
         if candidates < 1:
             raise ValueError(f"candidates must be positive, got {candidates}")
-        _check_method(method)
         if not 0 <= dense_weight <= 1:
             raise ValueError(f"dense_weight must be between 0 and 1, got {dense_weight}")
         self.store = store
         self.embedder = embedder
         self.keyword = KeywordIndex()
         self.candidates = candidates
-        self.method = method
         self.dense_weight = dense_weight
-        self.rrf_k = rrf_k
         self._version: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
@@ -124,68 +119,23 @@ class HybridRetriever:
                 self.keyword.sync((c.id, c.text) for c in self.store.iter_all())
                 self._version = version
 
-    def retrieve(self, query: str, k: int, method: str | None = None) -> list[Passage]:
-        method = _check_method(method or self.method)
+    def retrieve(self, query: str, k: int) -> list[Passage]:
         self.refresh()
         if not len(self.keyword) or not query.strip():
             return []
         n = max(self.candidates, k)
-        dense = [] if method == "keyword" else self.store.query(self.embedder.embed_query(query), n)
-        bm25 = self.keyword.scores(query)
-        keyword = [] if method == "dense" else self.keyword.top(bm25, n)
-
-        if method == "dense":
-            fused = {c.id: 1.0 - c.distance for c in dense}
-        elif method == "keyword":
-            fused = dict(keyword)
-        elif method == "rrf":
-            fused = {}
-            for ranked in ([c.id for c in dense], [i for i, _ in keyword]):
-                for rank, chunk_id in enumerate(ranked):
-                    fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        else:
-            fused = self._fuse_scores(dense, keyword, bm25)
+        dense = self.store.query(self.embedder.embed_query(query), n)
+        lexical = self.keyword.search(query, n, also=[c.id for c in dense])
+        fused = fuse({c.id: 1.0 - c.distance for c in dense}, lexical, self.dense_weight)
         best = sorted(fused, key=lambda i: -fused[i])[:k]
+        return self.passages(best, fused, known=dense)
 
-        known = {c.id: c for c in dense}
-        missing = [i for i in best if i not in known]
+    def passages(
+        self, ids: Sequence[str], scores: Mapping[str, float], known: Sequence = ()
+    ) -> list[Passage]:
+        """``ids`` as passages with their ``scores``; chunks not in ``known`` are read from the store."""
+        chunks = {c.id: c for c in known}
+        missing = [i for i in ids if i not in chunks]
         if missing:
-            known.update({c.id: c for c in self.store.get(ids=missing)})
-        return [to_passage(known[i], fused[i]) for i in best if i in known]
-
-    def _fuse_scores(
-        self, dense: list[StoredChunk], keyword: list[tuple[str, float]], bm25: Any
-    ) -> dict[str, float]:
-        """Weighted sum of cosine and BM25, each divided by the best of its candidates."""
-        cosine = {c.id: max(1.0 - c.distance, 0.0) for c in dense}
-        # A keyword-only candidate has a cosine of at most the weakest dense candidate's.
-        floor = min(cosine.values(), default=0.0)
-        for chunk_id, _ in keyword:
-            cosine.setdefault(chunk_id, floor)
-        lexical = {i: self.keyword.score_of(bm25, i) for i in cosine}
-        top_cosine = max(cosine.values(), default=0.0) or 1.0
-        top_lexical = max(lexical.values(), default=0.0) or 1.0
-        w = self.dense_weight
-        return {i: w * cosine[i] / top_cosine + (1 - w) * lexical[i] / top_lexical for i in cosine}
-
-
-def _check_method(method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    return method
-
-
-def to_passage(chunk: StoredChunk, score: float) -> Passage:
-    m = chunk.metadata
-    return Passage(
-        id=chunk.id,
-        source=str(m.get("source", "")),
-        title=str(m.get("title", "")),
-        text=chunk.text,
-        start=int(m.get("start", 0)),
-        end=int(m.get("end", len(chunk.text))),
-        score=round(score, 6),
-        outlet=m.get("outlet") or None,
-        date=m.get("date") or None,
-        source_id=str(m.get("source_id", "")),
-    )
+            chunks.update({c.id: c for c in self.store.get(ids=missing)})
+        return [to_passage(chunks[i], scores[i]) for i in ids if i in chunks]

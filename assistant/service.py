@@ -3,30 +3,29 @@
 from __future__ import annotations
 
 import logging
-import os
+import shutil
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.answerers import Answerer
-from assistant.answerers.backends import (
-    EXTRACTIVE,
-    LOCAL,
-    LLMSpec,
-    backend_error,
-    chat_model,
-    local_model_path,
-    parse_llm,
-)
-from assistant.answerers.extractive import ExtractiveAnswerer
-from assistant.answerers.generative import GenerativeAnswerer
-from assistant.config import Settings
-from assistant.errors import InvalidQuestion, ModelUnavailable
-from assistant.retrieval import HybridRetriever, Message, contextual_query, message_text
-from assistant.types import Answer, Passage, SourceInfo, SyncReport
+from answerers.backends import backend_error, chat_model, local_model_path
+from answerers.extractive import NOT_ANSWERED, ExtractiveAnswerer
+from answerers.generative import GenerativeAnswerer
+from answerers.grounding import Grounding
+from assistant.retrieval import HybridRetriever, contextual_query
+from assistant.uploads import store_uploads
+from core.chat import to_messages
+from core.errors import InvalidQuestion, ModelUnavailable, StoreUnavailable
+from core.protocols import Answerer
+from core.settings import EXTRACTIVE, LOCAL, LLMSpec, Settings, parse_llm
+from core.stream import AnswerStream, Pieces
+from core.types import Answer, Message, Passage, SourceInfo, SyncReport
+from ingest import doctor
+from ingest.doctor import Checkup, Repair
 from ingest.sync import Indexer, Progress
 from vectorstore.chroma import ChunkStore
 from vectorstore.embeddings import Embedder
@@ -73,9 +72,14 @@ class Assistant:
         else:
             settings = settings.with_overrides(data_dir=data_dir, **overrides)
         self.settings = settings
-        self.embedder = Embedder(settings.embedding_model, backend=settings.embedding_backend)
+        self.layout = settings.layout
+        self.embedder = Embedder(
+            settings.embedding_model,
+            backend=settings.embedding_backend,
+            cache_dir=settings.resolved_cache_dir,
+        )
         self.store = ChunkStore(
-            persist_dir=None if settings.chroma_url else settings.data_dir / "chroma",
+            persist_dir=None if settings.chroma_url else self.layout.chroma,
             url=settings.chroma_url,
             collection=settings.collection,
             embedding_model=self.embedder.identity,
@@ -85,18 +89,16 @@ class Assistant:
             self.store,
             self.embedder,
             record_manager_url=settings.resolved_record_manager_url,
-            lock_path=settings.data_dir / ".ingest.lock",
+            lock_path=self.layout.ingest_lock,
             chunk_size=settings.chunk_size,
             chunk_overlap=settings.chunk_overlap,
             max_file_bytes=settings.max_file_bytes,
             batch_chunks=settings.ingest_batch,
         )
         self.retriever = HybridRetriever(self.store, self.embedder)
-        self.extractive = ExtractiveAnswerer(
-            self.embedder,
-            idf=self.retriever.keyword.idf,
-            unknown_idf=self.retriever.keyword.max_idf,
-        )
+        keyword = self.retriever.keyword
+        self.grounding = Grounding(self.embedder, idf=keyword.idf, unknown_idf=keyword.max_idf)
+        self.extractive = ExtractiveAnswerer(self.grounding)
         # LLM answerers are made on first use: building one may need a key or a server.
         self.answerers: dict[str, Answerer] = {self.extractive.mode: self.extractive}
         self._answerers_lock = threading.Lock()
@@ -127,7 +129,7 @@ class Assistant:
     def answer(
         self,
         question: str,
-        history: Sequence[Message] | None = None,
+        history: Sequence[Any] | None = None,
         *,
         k: int | None = None,
         mode: str | None = None,
@@ -139,66 +141,65 @@ class Assistant:
         With ``fallback``, an LLM that cannot be reached gives the extractive
         answer with a ``notice`` instead of raising ``ModelUnavailable``.
         """
-        result: Answer | None = None
-        for event in self.stream(question, history, k=k, mode=mode, fallback=fallback):
-            if isinstance(event, Answer):
-                result = event
-        assert result is not None  # stream() always ends with the Answer
-        return result
+        return self.stream(question, history, k=k, mode=mode, fallback=fallback).answer()
 
     def stream(
         self,
         question: str,
-        history: Sequence[Message] | None = None,
+        history: Sequence[Any] | None = None,
         *,
         k: int | None = None,
         mode: str | None = None,
         fallback: bool = False,
-    ) -> Iterator[str | Answer]:
-        """Answer ``question`` as it is written: text pieces (``str``), then the ``Answer``.
+    ) -> AnswerStream:
+        """Answer ``question`` as it is written: iterate for text pieces, then ``answer()``.
 
-        Answerers that write their text incrementally (LLMs) yield pieces as they
-        come; the others yield the finished Answer only. The last item is always
-        the Answer, whose text is final and whose citations are checked.
+        Answerers that write their text incrementally (LLMs) give pieces as they
+        come; the others give none. The final Answer's text is checked and is
+        what counts (see ``AnswerStream``).
         """
         answerer = self._answerer(mode)
         question = clean_question(question)
-        turns = normalize_history(history)
+        turns = to_messages(history)
+        return AnswerStream(self._pieces(answerer, question, turns, k, fallback))
+
+    def _pieces(
+        self,
+        answerer: Answerer,
+        question: str,
+        turns: list[Message],
+        k: int | None,
+        fallback: bool,
+    ) -> Pieces:
         try:
-            yield from self._stream(answerer, question, turns, k)
+            stream = self._ask(answerer, question, turns, k)
+            yield from stream
+            return stream.answer()
         except ModelUnavailable as exc:
             if not fallback or answerer is self.extractive:
                 raise
             log.warning("answering with the extractive answerer: %s", exc)
-            answer = next(e for e in self._stream(self.extractive, question, turns, k))
-            assert isinstance(answer, Answer)
-            yield replace(answer, notice=f"{exc}. This is the extractive answer instead.")
+            answer = self._ask(self.extractive, question, turns, k).answer()
+            return replace(answer, notice=f"{exc}. This is the extractive answer instead.")
 
-    def _stream(
+    def _ask(
         self, answerer: Answerer, question: str, turns: list[Message], k: int | None
-    ) -> Iterator[str | Answer]:
-        condense = getattr(answerer, "condense", None)
-        query = None
-        if condense is not None and turns:
-            query = condense(question, turns)  # the LLM rewrites a follow-up to stand alone
+    ) -> AnswerStream:
+        query = answerer.condense(question, turns) if turns else None
         if query is None or len(query) > MAX_QUESTION_CHARS:
             query = contextual_query(question, turns)
         passages = self.retrieve(query, k=k)
         if not passages:
-            yield Answer(
-                question=question,
-                text=EMPTY_STORE
-                if self.store.count() == 0
-                else "The articles do not answer this question.",
-                answered=False,
-                mode=answerer.mode,
+            empty = self.store.count() == 0
+            return AnswerStream.of(
+                Answer(
+                    question=question,
+                    text=EMPTY_STORE if empty else NOT_ANSWERED,
+                    answered=False,
+                    mode=answerer.mode,
+                )
             )
-            return
-        stream = getattr(answerer, "stream", None)
-        if stream is None:
-            yield answerer.answer(question, passages, query=query)
-        else:
-            yield from stream(question, passages, query=query)
+        return answerer.stream(question, passages, query=query)
 
     def _answerer(self, mode: str | None) -> Answerer:
         mode = self.default_mode if mode is None else mode
@@ -219,11 +220,11 @@ class Assistant:
             max_tokens=s.llm_max_tokens,
             ollama_url=s.ollama_url,
             openai_base_url=s.openai_base_url,
-            openai_api_key=os.environ.get("DOSSIER_OPENAI_API_KEY")
-            or os.environ.get("OPENAI_API_KEY"),
+            openai_api_key=s.openai_api_key.get_secret_value() if s.openai_api_key else None,
         )
         return GenerativeAnswerer(
             llm,
+            self.grounding,
             self.extractive,
             mode=spec.mode,
             # The small local model reads 3 passages well; more only slows it down.
@@ -258,7 +259,11 @@ class Assistant:
         return self.indexer.sources()
 
     def delete(self, sources: Iterable[str]) -> int:
-        """Remove articles by file name or path; returns the number of chunks removed."""
+        """Remove articles by file name, path or id; returns the number of chunks removed.
+
+        An uploaded article's stored copy leaves ``DATA_DIR/uploads`` too; files
+        ingested from elsewhere are the user's own and are never touched.
+        """
         wanted = set(sources)
         wanted_paths = {str(Path(w).resolve()) for w in wanted}
         ids = [
@@ -268,7 +273,68 @@ class Assistant:
         ]
         removed = self.indexer.delete(ids)
         self.retriever.refresh()
+        uploads = self.layout.uploads.resolve()
+        for source_id in ids:
+            path = Path(source_id)
+            if path.parent == uploads and path.is_file():
+                path.unlink()
         return removed
+
+    def add_uploads(
+        self, files: Sequence[tuple[str, str | Path]], progress: Progress | None = None
+    ) -> SyncReport:
+        """Check, keep and ingest uploaded files, given as ``(original name, temporary path)``.
+
+        Every file gets a result: added, updated, unchanged, or failed with the reason.
+        """
+        stored, refused = store_uploads(self.layout.uploads, files, self.settings.max_file_bytes)
+        report = self.ingest(stored, progress=progress) if stored else SyncReport()
+        return replace(report, files=tuple(refused) + report.files)
+
+    # -- checking the data directory ----------------------------------------------------
+
+    def check(self) -> Checkup:
+        """Whether the record manager, Chroma and the keyword index agree (``dossier doctor``)."""
+        self.retriever.refresh()
+        return doctor.check(self.indexer, self.retriever.keyword.ids)
+
+    def repair(self, checkup: Checkup | None = None) -> Repair:
+        """Make them agree, re-embedding only chunks that are really missing."""
+        result = doctor.repair(self.indexer, checkup or self.check())
+        self.retriever.refresh()
+        return result
+
+    def rebuild(self, paths: Sequence[str | Path] = ()) -> tuple[Path | None, SyncReport]:
+        """Move the store aside (never deleted) and ingest ``paths`` (default: the known files).
+
+        Returns the folder the old store was moved to (None for a Chroma server,
+        whose collection is dropped instead) and the ingest report.
+        """
+        sources = list(paths) or [s for s in doctor.known_sources(self.indexer) if Path(s).exists()]
+        if not sources:
+            raise StoreUnavailable(
+                "no article files to rebuild from: the record manager lists none that still "
+                "exist; name them: `dossier doctor --rebuild PATH...`"
+            )
+        aside: Path | None = None
+        with self.indexer.locked():
+            if self.settings.chroma_url:
+                self.store.drop_collection()
+            else:
+                aside = self.layout.damaged(datetime.now(UTC).strftime("%Y%m%dT%H%M%S"))
+                aside.mkdir(parents=True)
+                if self.layout.chroma.exists():
+                    shutil.move(str(self.layout.chroma), str(aside / self.layout.chroma.name))
+            records = self.layout.records
+            if not self.settings.record_manager_url and records.exists():
+                target = aside or self.layout.damaged("records")
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(records), str(target / records.name))
+            else:
+                manager = self.indexer.record_manager
+                manager.delete_keys(manager.list_keys())
+            self.indexer.forget_record_manager()
+        return aside, self.ingest(sources)
 
 
 def clean_question(question: Any) -> str:
@@ -290,47 +356,11 @@ def clean_question(question: Any) -> str:
     return text
 
 
-def normalize_history(history: Sequence[Any] | None) -> list[Message]:
-    """Chat history as role/content messages.
-
-    Accepts Gradio's messages format (``{"role", "content"}`` dicts, content a
-    string or a list of parts) and the older ``[user, assistant]`` pairs.
-    """
-    if history is None:
-        return []
-    if isinstance(history, str | bytes) or not isinstance(history, Sequence):
-        raise InvalidQuestion(
-            "history must be a list of {'role': 'user' | 'assistant', 'content': str} messages, "
-            f"got {type(history).__name__}"
-        )
-    messages: list[Message] = []
-    for item in history[-20:]:  # older turns cannot matter to "it" and "he"
-        if isinstance(item, dict):
-            role = item.get("role")
-            if role not in ("user", "assistant", "system"):
-                raise InvalidQuestion(
-                    f"history message role must be 'user' or 'assistant', got {role!r}"
-                )
-            messages.append({"role": role, "content": message_text(item)})
-        elif isinstance(item, list | tuple) and len(item) == 2:
-            user, bot = item
-            if user:
-                messages.append({"role": "user", "content": str(user)})
-            if bot:
-                messages.append({"role": "assistant", "content": str(bot)})
-        else:
-            raise InvalidQuestion(
-                "each history item must be a {'role', 'content'} dict or a [user, assistant] "
-                f"pair, got {item!r:.80}"
-            )
-    return messages
-
-
 _DEFAULT: dict[Settings, Assistant] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
-def answer(question: str, history: Sequence[Message] | None = None) -> Answer:
+def answer(question: str, history: Sequence[Any] | None = None) -> Answer:
     """Answer one question from the default data directory (``DOSSIER_*`` settings).
 
     The Assistant behind it is built once per process and reused.

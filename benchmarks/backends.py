@@ -12,8 +12,8 @@ from typing import Any
 from assistant import Assistant
 from benchmarks.common import latency_ms, log, timed
 from benchmarks.squad import Question
+from core.settings import EMBEDDING_BACKENDS as BACKENDS
 from vectorstore.embeddings import Embedder
-from vectorstore.onnx_backend import BACKENDS
 
 
 def run(

@@ -39,7 +39,7 @@ def cli(*args: str) -> tuple[float, str]:
     """Run the ``dossier`` command; (wall seconds, stdout)."""
     with timed() as wall:
         done = subprocess.run(
-            [sys.executable, "-m", "assistant.cli", *args],
+            [sys.executable, "-m", "ui.cli", *args],
             capture_output=True,
             text=True,
             check=False,

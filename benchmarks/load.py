@@ -100,7 +100,7 @@ def run(workdir: Path, users: int = 20, per_user: int = 10) -> dict[str, Any]:
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}/"
     log = (workdir / "load-app.log").open("w")
-    command = [sys.executable, "-m", "assistant.cli", "ui", "--port", str(port)]
+    command = [sys.executable, "-m", "ui.cli", "ui", "--port", str(port)]
     command += ["--data-dir", str(workdir / "load-data"), "--seeds", str(ROOT / "seeds")]
     app = subprocess.Popen(
         command,

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant.answerers.backends import local_model_path
+from answerers.backends import local_model_path
 from benchmarks import backends, bbc, load, report, scale, seed_questions, squad
 from benchmarks.common import ROOT, SHARED_DATA, log, timed
 

@@ -22,9 +22,10 @@ BATCH = 4000
 
 def run(source_data: Path, workdir: Path, sizes: list[int], queries: list[str]) -> dict[str, Any]:
     base = Assistant(data_dir=source_data)
-    rows = base.store.collection.get(include=["embeddings", "documents", "metadatas"])
-    vectors = np.asarray(rows["embeddings"], dtype=np.float32)
-    texts, metas = rows["documents"], rows["metadatas"]
+    chunks = list(base.store.iter_all())
+    stored = base.store.vectors([c.id for c in chunks])
+    vectors = np.asarray([stored[c.id] for c in chunks], dtype=np.float32)
+    texts, metas = [c.text for c in chunks], [c.metadata for c in chunks]
     rng = np.random.default_rng(11)
     results: dict[str, Any] = {"base_chunks": len(texts), "sizes": []}
     for size in sizes:
@@ -37,11 +38,11 @@ def run(source_data: Path, workdir: Path, sizes: list[int], queries: list[str]) 
                 picks = [i % len(texts) for i in ids]
                 noisy = vectors[picks] + rng.normal(0, 0.05, (len(ids), vectors.shape[1]))
                 noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-                bot.store.collection.add(
-                    ids=[f"synthetic-{i}" for i in ids],
-                    embeddings=noisy.astype(np.float32),
-                    documents=[texts[p] for p in picks],
-                    metadatas=[
+                bot.store.add(
+                    [f"synthetic-{i}" for i in ids],
+                    [texts[p] for p in picks],
+                    noisy.astype(np.float32).tolist(),
+                    [
                         {**metas[p], "source_id": f"synthetic/{i // 4}", "source": f"s{i // 4}.txt"}
                         for i, p in zip(ids, picks, strict=True)
                     ],

@@ -1,8 +1,9 @@
 """SQuAD: retrieval (BM25, dense, RRF, Dossier's hybrid) and answer quality, one pool.
 
 Each paragraph is written as one article file and goes through the real ingest
-path; every variant is the project's own code (``HybridRetriever.retrieve`` with
-a ``method``, ``ExtractiveAnswerer``), so the figures are the product's.
+path; every variant is the project's own code (the product's ``HybridRetriever``
+and the other methods over its parts, ``benchmarks/retrievers.py``;
+``ExtractiveAnswerer``), so the figures are the product's.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from answerers.extractive import ExtractiveAnswerer
+from answerers.grounding import Grounding
 from assistant import Assistant
-from assistant.answerers.extractive import ExtractiveAnswerer
-from assistant.retrieval import METHODS
 from benchmarks.common import contains_gold, log, timed
-from ingest.chunking import split_sentences
+from benchmarks.retrievers import methods
+from core.text import split_sentences
 
 DEPTHS = (1, 5, 20)
 
@@ -50,11 +52,12 @@ def prepare(squad_json: Path, articles: Path) -> list[Question]:
 def retrieval(bot: Assistant, questions: list[Question]) -> dict[str, Any]:
     """Gold article at rank 1 / 5 / 20 and MRR, per method, ranking articles not chunks."""
     results: dict[str, Any] = {}
-    ranks: dict[str, list[int | None]] = {m: [] for m in METHODS}
+    retrievers = methods(bot.retriever)
+    ranks: dict[str, list[int | None]] = {m: [] for m in retrievers}
     with timed() as elapsed:
         for q in questions:
-            for method in METHODS:
-                passages = bot.retriever.retrieve(q.text, 40, method=method)
+            for method, retriever in retrievers.items():
+                passages = retriever.retrieve(q.text, 40)
                 order = list(dict.fromkeys(p.source for p in passages))
                 ranks[method].append(order.index(q.gold) + 1 if q.gold in order else None)
     for method, found in ranks.items():
@@ -72,16 +75,13 @@ def retrieval(bot: Assistant, questions: list[Question]) -> dict[str, Any]:
 def answers(bot: Assistant, questions: list[Question]) -> dict[str, Any]:
     """How often the answer holds a gold span; its length; how often it refuses."""
     keyword = bot.retriever.keyword
-    bot.extractive.cache_size = 1_000_000  # the benchmark re-reads every sentence
+    # The product's grounding, with a cache big enough for every sentence the benchmark re-reads.
+    grounding = Grounding(
+        bot.embedder, idf=keyword.idf, unknown_idf=keyword.max_idf, cache_size=1_000_000
+    )
     variants = {
-        "dossier (default, up to 2 sentences)": bot.extractive,
-        "dossier, 1 sentence": ExtractiveAnswerer(
-            bot.embedder,
-            idf=keyword.idf,
-            unknown_idf=keyword.max_idf,
-            max_sentences=1,
-            cache_size=1_000_000,
-        ),
+        "dossier (default, up to 2 sentences)": ExtractiveAnswerer(grounding),
+        "dossier, 1 sentence": ExtractiveAnswerer(grounding, max_sentences=1),
     }
     baseline = "baseline: the top passage's sentence most similar to the question"
     tallies = {name: _Tally() for name in [*variants, baseline]}

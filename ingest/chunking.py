@@ -9,69 +9,13 @@ character offsets in the cleaned article so a citation can point at the exact sp
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable, Sequence
 
-from assistant.types import Chunk
+from core.text import split_sentences
+from core.types import Chunk
 
 # Offsets (start, end) of each token of a text, in characters.
 TokenSpans = Callable[[str], Sequence[tuple[int, int]]]
-
-_ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st mt ft gen col lt sgt capt cmdr adm gov sen rep pres rev
-    hon inc ltd co corp dept univ vs etc al fig no nos vol approx est jan feb mar apr jun
-    jul aug sep sept oct nov dec mon tue tues wed thu thurs fri sat sun u.s u.k u.n e.g i.e
-    a.m p.m""".split()
-)
-# A sentence ends at . ! ? (plus closing quotes/brackets) followed by space and a capital,
-# digit or opening quote.
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of ``text``.
-
-    Paragraph breaks always end a sentence. Abbreviations ("Mr.", "U.S.") and
-    initials ("J. K. Rowling") do not.
-
-    Example:
-        >>> t = "Mr. Smith went to Washington. He arrived on Monday."
-        >>> [t[s:e] for s, e in split_sentences(t)]
-        ['Mr. Smith went to Washington.', 'He arrived on Monday.']
-    """
-    spans: list[tuple[int, int]] = []
-    for para in re.finditer(r"[^\n]+", text):
-        start = para.start()
-        line = para.group()
-        cursor = 0
-        for match in _BOUNDARY.finditer(line):
-            end = match.end()
-            if _is_abbreviation(line, match.start()):
-                continue
-            _add_span(spans, text, start + cursor, start + end)
-            cursor = end
-        _add_span(spans, text, start + cursor, para.end())
-    return spans
-
-
-def _is_abbreviation(line: str, dot: int) -> bool:
-    if line[dot] != ".":
-        return False
-    word = re.search(r"([\w.]+)$", line[:dot])
-    if not word:
-        return False
-    token = word.group(1).lower()
-    # Single letters are initials ("J. K. Rowling"); dotted words are acronyms ("U.S.").
-    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or "." in token
-
-
-def _add_span(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        spans.append((start, end))
 
 
 def chunk_text(

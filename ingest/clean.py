@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
+from core.text import content_words
+
 # A "unit" is one paragraph-like line of the page. Furniture is always a short unit.
 _SHORT_WORDS = 12
 _PROMO_WORDS = 30
@@ -107,12 +109,8 @@ _BYLINE_DATE_PREFIX = re.compile(
     r"^(?:published|posted|updated|last updated|first published)\b", re.IGNORECASE
 )
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_STOP = frozenset(
-    "a an and are as at be been but by for from has have he her his in is it its of on or "
-    "that the their they this to was were will with who what when where which why how not "
-    "new says said after over into than more about up out".split()
-)
+# Words a headline shares with any story, on top of the usual stopwords.
+_HEADLINE_NOISE = frozenset({"new", "says", "said"})
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
 
@@ -261,7 +259,7 @@ def _drop_repeated_captions(units: list[str], removed: list[str]) -> list[str]:
 
 
 def _content_words(text: str) -> set[str]:
-    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOP and len(w) > 1}
+    return content_words(text, _HEADLINE_NOISE)
 
 
 def _find_headline(units: list[str]) -> int | None:

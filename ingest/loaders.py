@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import RejectedFile
-from assistant.types import Article
+from core.errors import RejectedFile
+from core.types import Article
 from ingest.clean import clean_article, normalize
 
 TEXT_SUFFIXES = {

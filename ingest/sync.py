@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
-from assistant.errors import IngestInProgress, RejectedFile, StoreUnavailable
-from assistant.types import Article, Chunk, FileResult, SourceInfo, SyncReport
+from core.errors import IngestInProgress, RejectedFile, StoreUnavailable
+from core.types import Article, Chunk, FileResult, SourceInfo, SyncReport
 from ingest.chunking import chunk_text
 from ingest.loaders import find_files, load_article
+from vectorstore.metadata import CHUNK_INDEX, SOURCE_ID, chunk_metadata, to_source_info
 
 if TYPE_CHECKING:
     from langchain_classic.indexes import SQLRecordManager
@@ -117,17 +118,24 @@ class Indexer:
         self._record_manager = None
 
     def records(self) -> dict[str, str]:
-        """Every chunk id the record manager tracks, with its article's ``source_id``."""
-        # SQLRecordManager has no public call for this; its table is documented and stable.
-        from langchain_classic.indexes._sql_record_manager import UpsertionRecord
+        """Every chunk id the record manager tracks, with its article's ``source_id``.
+
+        SQLRecordManager can list keys but not which group (article) each is in,
+        so this reads its table, ``upsertion_record``, through the manager's public
+        engine: the one place that knows that table; tests/test_sync.py fails if
+        a langchain-classic release renames it.
+        """
+        import sqlalchemy
 
         manager = self.record_manager
-        with manager._make_session() as session:
-            rows: list[Any] = (
-                session.query(UpsertionRecord.key, UpsertionRecord.group_id)
-                .filter(UpsertionRecord.namespace == manager.namespace)
-                .all()
-            )
+        engine = manager.engine
+        assert isinstance(engine, sqlalchemy.Engine)  # Dossier never makes an async one
+        table = sqlalchemy.Table("upsertion_record", sqlalchemy.MetaData(), autoload_with=engine)
+        query = sqlalchemy.select(table.c.key, table.c.group_id).where(
+            table.c.namespace == manager.namespace
+        )
+        with engine.connect() as connection:
+            rows = connection.execute(query).all()
         return {key: group or "" for key, group in rows}
 
     @contextmanager
@@ -165,41 +173,36 @@ class Indexer:
 
     def documents_of(self, article: Article, ingested_at: str) -> list[Document]:
         chunks = self.chunks_of(article)
-        base = {
-            "source_id": article.source_id,
-            "source": article.source,
-            "title": article.title,
-            "outlet": article.outlet or "",
-            "date": article.date or "",
-            "content_hash": article.content_hash,
-            "ingested_at": ingested_at,
-            "chunk_count": len(chunks),
-        }
-        docs = [
+        return [
             Document(
+                id=self.chunk_id(article, c),
                 page_content=c.text,
-                metadata={**base, "chunk_index": c.index, "start": c.start, "end": c.end},
+                metadata=chunk_metadata(
+                    article, c, chunk_count=len(chunks), ingested_at=ingested_at
+                ),
             )
             for c in chunks
         ]
-        for doc in docs:
-            doc.id = self.chunk_key(doc)
-        return docs
 
-    def chunk_key(self, doc: Document) -> str:
+    def chunk_id(self, article: Article, chunk: Chunk) -> str:
         """The id of a chunk: same article content + same chunking = same id."""
-        m = doc.metadata
         identity = [
-            m["source_id"],
-            m["content_hash"],
-            m["chunk_index"],
-            m["start"],
-            m["end"],
+            article.source_id,
+            article.content_hash,
+            chunk.index,
+            chunk.start,
+            chunk.end,
             self.max_tokens,
             self.chunk_overlap,
             self.store.embedding_model,
         ]
         return hashlib.sha256(json.dumps(identity).encode("utf-8")).hexdigest()
+
+    @staticmethod
+    def _document_id(doc: Document) -> str:
+        """index()'s key for a document: the id ``documents_of`` gave it."""
+        assert doc.id is not None  # documents_of sets every id
+        return doc.id
 
     # -- sync ---------------------------------------------------------------------------
 
@@ -235,8 +238,8 @@ class Indexer:
                         manager,
                         store,
                         cleanup="incremental",
-                        source_id_key="source_id",
-                        key_encoder=self.chunk_key,
+                        source_id_key=SOURCE_ID,
+                        key_encoder=self._document_id,
                         batch_size=len(docs),
                     )
                     embedded += outcome["num_added"] + outcome["num_updated"]
@@ -311,10 +314,10 @@ class Indexer:
         """
         if not documents:
             return
-        source_id = documents[0].metadata["source_id"]
+        source_id = documents[0].metadata[SOURCE_ID]
         tracked = set(self.record_manager.list_keys(group_ids=[source_id]))
         wanted = {d.id for d in documents}
-        stored = {c.id for c in self.store.get(where={"source_id": source_id}, include_text=False)}
+        stored = {c.id for c in self.store.get(where={SOURCE_ID: source_id}, include_text=False)}
         stale = sorted(stored - tracked - wanted)
         if stale:
             log.warning("%s: deleting %d untracked chunk(s)", source_id, len(stale))
@@ -324,20 +327,8 @@ class Indexer:
 
     def sources(self) -> list[SourceInfo]:
         """Every stored article, from its first chunk's metadata."""
-        infos = []
-        for chunk in self.store.get(where={"chunk_index": 0}, include_text=False):
-            m = chunk.metadata
-            infos.append(
-                SourceInfo(
-                    source=str(m.get("source", "")),
-                    title=str(m.get("title", "")),
-                    outlet=m.get("outlet") or None,
-                    date=m.get("date") or None,
-                    chunks=int(m.get("chunk_count", 0)),
-                    ingested_at=str(m.get("ingested_at", "")),
-                    source_id=str(m.get("source_id", "")),
-                )
-            )
+        first_chunks = self.store.get(where={CHUNK_INDEX: 0}, include_text=False)
+        infos = [to_source_info(chunk.metadata) for chunk in first_chunks]
         return sorted(infos, key=lambda i: (i.source.lower(), i.source_id))
 
     def missing_sources(self) -> list[str]:
@@ -355,7 +346,7 @@ class Indexer:
     def _delete(self, source_id: str) -> int:
         manager = self.record_manager
         keys = manager.list_keys(group_ids=[source_id])
-        stored = [c.id for c in self.store.get(where={"source_id": source_id}, include_text=False)]
+        stored = [c.id for c in self.store.get(where={SOURCE_ID: source_id}, include_text=False)]
         # Delete from Chroma first: a crash in between leaves records without chunks,
         # which the next sync of the file re-embeds, never chunks nobody tracks.
         self.store.delete(ids=sorted(set(keys) | set(stored)))

@@ -117,7 +117,7 @@ def running_app(
     if not seeds.exists():
         shutil.copytree(SEEDS, seeds)
     port = free_port()
-    command = [sys.executable, "-m", "assistant.cli", "ui", "--port", str(port)]
+    command = [sys.executable, "-m", "ui.cli", "ui", "--port", str(port)]
     command += ["--data-dir", str(workdir / "data"), "--seeds", str(seeds), *args]
     log_path = workdir / "app.log"
     with log_path.open("w") as log:

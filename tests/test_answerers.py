@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.answerers.extractive import ExtractiveAnswerer
+from answerers.extractive import ExtractiveAnswerer
+from answerers.grounding import Grounding
 
 
 def test_a_sentence_that_refers_back_inherits_the_match(make_assistant, tmp_path: Path):
@@ -22,22 +23,20 @@ def test_a_sentence_that_refers_back_inherits_the_match(make_assistant, tmp_path
     passages = bot.retrieve(question)
     kw = bot.retriever.keyword
     carried = ExtractiveAnswerer(
-        bot.embedder, idf=kw.idf, unknown_idf=kw.max_idf, max_sentences=1
+        Grounding(bot.embedder, idf=kw.idf, unknown_idf=kw.max_idf), max_sentences=1
     ).answer(question, passages)
     assert "European Anti-fraud Office" in carried.text
-    plain = ExtractiveAnswerer(
-        bot.embedder, idf=kw.idf, unknown_idf=kw.max_idf, max_sentences=1, carry=0.0
-    )
+    plain = Grounding(bot.embedder, idf=kw.idf, unknown_idf=kw.max_idf, carry=0.0)
 
     setup = "What did the committee of independent experts find in the commission's budget?"
 
-    def score_of_this_led(answerer: ExtractiveAnswerer) -> float:
-        scored = answerer.score_sentences(setup, bot.retrieve(setup))
+    def score_of_this_led(grounding: Grounding) -> float:
+        scored = grounding.score_sentences(setup, bot.retrieve(setup))
         return next(s.score for s in scored if s.text.startswith("This led"))
 
     # Without the carry-over it scores only on its own words, which the question lacks.
     assert score_of_this_led(plain) < score_of_this_led(
-        ExtractiveAnswerer(bot.embedder, idf=kw.idf, unknown_idf=kw.max_idf)
+        Grounding(bot.embedder, idf=kw.idf, unknown_idf=kw.max_idf)
     )
 
 

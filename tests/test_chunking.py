@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from ingest.chunking import chunk_text, split_sentences
+from core.text import split_sentences
+from ingest.chunking import chunk_text
 from ingest.loaders import load_article
 from tests.conftest import GSIM, MIA, SEEDS
 from vectorstore.embeddings import Embedder

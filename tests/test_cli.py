@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import main
 from tests.conftest import GSIM, MIA
+from ui.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -102,7 +102,7 @@ def test_delete(data_dir: Path, capsys):
 @pytest.mark.parametrize(
     ("argv", "env", "message"),
     [
-        (["--chunk-size", "10", "sources"], {}, "chunk_size must be at least 16"),
+        (["sources"], {"DOSSIER_CHUNK_SIZE": "10"}, "DOSSIER_CHUNK_SIZE must be at least 16"),
         (["sources"], {"DOSSIER_K": "many"}, "DOSSIER_K must be a whole number, got 'many'"),
         (["sources"], {"DOSSIER_CHROMA_URL": "localhost:8000"}, "not an http(s) URL"),
         (["sources"], {"DOSSIER_COLLECTION": "x"}, "collection name 'x' is not allowed"),
@@ -141,13 +141,16 @@ def test_installed_command(tmp_path: Path, seed_copy: Path):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["ui", "--port", "0"], "expected a positive number, got 0"),
-        (["ui", "--port", "70000"], "port must be 1-65535, got 70000"),
-        (["ui", "--port", "web"], "expected a whole number, got 'web'"),
+        (["ui", "--port", "0"], "--port must be between 1 and 65535, got 0"),
+        (["ui", "--port", "70000"], "--port must be between 1 and 65535, got 70000"),
+        (["ui", "--port", "web"], "--port must be a whole number, got 'web'"),
+        (["ask", "-k", "0", "q"], "-k must be between 1 and 100, got 0"),
+        (["ingest", "--chroma-timeout", "soon", "x"], "--chroma-timeout must be a number"),
+        (["--chunk-size", "10", "sources"], "--chunk-size must be at least 16, got 10"),
         (["ui", "--concurrency", "-2"], "expected a positive number, got -2"),
     ],
 )
-def test_ui_rejects_bad_options(capsys, argv: list[str], message: str):
+def test_bad_flag_values_are_usage_errors(capsys, argv: list[str], message: str):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
@@ -161,14 +164,23 @@ def test_ui_login_needs_both_variables(tmp_path: Path, capsys, monkeypatch):
     assert "needs both DOSSIER_UI_USER and DOSSIER_UI_PASSWORD; set DOSSIER_UI_PASSWORD" in err
 
 
-def test_every_setting_has_a_flag():
-    from dataclasses import fields
+def test_every_setting_has_a_flag_made_from_its_field(capsys):
+    from core.settings import Settings, flags
+    from ui.cli import build_parser
 
-    from assistant.cli import _SETTING_FLAGS
-    from assistant.config import Settings
-
-    on_commands = {"k": "-k on ask and search", "llm": "--llm on ask and ui"}
-    assert {f.name for f in fields(Settings)} == set(_SETTING_FLAGS) | set(on_commands)
-    for name, (flag, _, help_text) in _SETTING_FLAGS.items():
-        assert flag == "--" + name.replace("_", "-")
-        assert f"DOSSIER_{name.upper()}" in help_text
+    secrets = {"openai_api_key", "ui_user", "ui_password"}  # environment only
+    assert set(Settings.model_fields) == set(flags()) | secrets
+    on_commands = {"k": ["ask", "search"], "llm": ["ask", "ui"], "ui_host": ["ui"]}
+    for name, commands in on_commands.items():
+        assert flags()[name]["commands"] == commands
+    parser = build_parser()
+    for command in ("ask", "search", "ingest", "doctor", "ui"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "--help"])
+        shown = capsys.readouterr().out
+        for name, spec in flags().items():
+            offered = spec["commands"] is None or command in spec["commands"]
+            assert (f"({spec['env']}," in shown) == offered, (command, name)
+    assert "--host" in shown and "--port" in shown  # ui's own names for ui_host and ui_port
+    args = parser.parse_args(["ask", "-k", "3", "--chunk-size", "120", "question"])
+    assert (args.k, args.chunk_size) == (3, 120)

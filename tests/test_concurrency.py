@@ -13,7 +13,7 @@ import pytest
 from gradio_client import Client
 
 from assistant import Assistant
-from assistant.errors import IngestInProgress
+from core.errors import IngestInProgress
 from tests.conftest import ROOT, SEEDS, TEST_DATA, RunningApp
 from tests.corpus import write_corpus
 
@@ -35,7 +35,7 @@ def ingest_command(data_dir: Path, folder: Path) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "assistant.cli",
+        "ui.cli",
         "ingest",
         "--data-dir",
         str(data_dir),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.errors import ConfigError, DossierError, ModelUnavailable
+from core.errors import ConfigError, DossierError, ModelUnavailable
 from vectorstore.embeddings import Embedder
 
 TEXTS = [

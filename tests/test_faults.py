@@ -18,12 +18,11 @@ import pytest
 from chromadb.api.client import SharedSystemClient
 
 from assistant import Assistant
-from assistant.cli import main
-from assistant.errors import StoreUnavailable
-from ingest import doctor
+from core.errors import StoreUnavailable
 from ingest.loaders import load_article
 from tests.conftest import ROOT
 from tests.corpus import Fact, write_corpus
+from ui.cli import main
 
 
 def fresh(data_dir: Path) -> Assistant:
@@ -34,7 +33,7 @@ def fresh(data_dir: Path) -> Assistant:
 
 def ingest_process(data_dir: Path, folder: Path, batch: int = 512) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "ingest", "--data-dir", str(data_dir), str(folder)],
+        [sys.executable, "-m", "ui.cli", "ingest", "--data-dir", str(data_dir), str(folder)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -107,7 +106,7 @@ def assert_intact(bot: Assistant, folder: Path, facts: list[Fact], rng: random.R
     for key, group in bot.indexer.records().items():
         records.setdefault(group, set()).add(key)
     assert records == want
-    checkup = doctor.check(bot)
+    checkup = bot.check()
     assert checkup.ok, checkup.problems
     for fact in rng.sample(facts, 3):
         answer = bot.answer(fact.question)
@@ -151,7 +150,7 @@ def test_doctor_finds_a_consistent_store_consistent(
     healthy: tuple[Assistant, Path, list[Fact]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     bot = healthy[0]
-    checkup = doctor.check(bot)
+    checkup = bot.check()
     assert checkup.ok and checkup.articles == 12 and checkup.chunks == checkup.records
     assert checkup.keyword_chunks == checkup.chunks and checkup.vectors_checked == checkup.chunks
     assert main(["doctor", "--data-dir", str(bot.settings.data_dir)]) == 0
@@ -179,17 +178,17 @@ def test_doctor_repairs_each_kind_of_damage_without_re_embedding_intact_chunks(
     bot.ingest([edited])  # writes the new version, deletes the old one...
     assert not store.get(ids=old_ids, include_text=False)
     manager.update(old_ids, group_ids=[sources[2]] * len(old_ids))  # ...now pretend it did not
-    checkup = doctor.check(bot)
+    checkup = bot.check()
     kinds = {(p.kind, p.source_id) for p in checkup.problems}
     assert ("untracked-chunks", sources[0]) in kinds
     assert ("missing-chunks", sources[1]) in kinds
     assert ("missing-chunks", sources[2]) in kinds
 
     embed_calls.clear()
-    result = doctor.repair(bot, checkup)
+    result = bot.repair(checkup)
     assert result.adopted == len(ids[sources[0]])  # intact: tracked again, not re-embedded
     assert result.report.chunks_embedded == 1 and sum(embed_calls) == 1  # only the lost chunk
-    assert doctor.check(bot).ok
+    assert bot.check().ok
     assert_intact(bot, folder, facts, random.Random(1))
 
 
@@ -231,4 +230,4 @@ def test_a_damaged_store_is_detected_and_rebuilt_from_the_files(
 def test_rebuild_with_no_known_files_says_what_to_do(tmp_path: Path) -> None:
     bot = Assistant(data_dir=tmp_path / "data")
     with pytest.raises(StoreUnavailable, match=r"name them: `dossier doctor --rebuild PATH"):
-        doctor.rebuild(bot, [])
+        bot.rebuild([])

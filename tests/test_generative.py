@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Answer, Assistant
-from assistant.answerers.backends import LLMSpec, backend_error
-from assistant.answerers.extractive import NOT_ANSWERED
-from assistant.answerers.generative import (
+from answerers.backends import backend_error
+from answerers.extractive import NOT_ANSWERED
+from answerers.generative import (
     FALLBACK_NOTICE,
     GenerativeAnswerer,
     format_passages,
     split_claims,
 )
-from assistant.errors import ModelUnavailable
+from assistant import Answer, Assistant
+from core.errors import ModelUnavailable
+from core.settings import LLMSpec
 from tests.conftest import MIA, SEEDS
 from tests.fakes import ScriptedChatModel
 
@@ -38,6 +39,7 @@ def generative(bot: Assistant, replies: list[str | Exception]) -> GenerativeAnsw
     llm = ScriptedChatModel(replies)
     answerer = GenerativeAnswerer(
         llm,
+        bot.grounding,
         bot.extractive,
         mode="fake",
         on_error=lambda exc: backend_error(exc, LLMSpec("openai", "fake"), where=None, timeout=1),
@@ -140,10 +142,10 @@ def test_weak_evidence_never_calls_the_model(seeded: Assistant) -> None:
 
 def test_answers_stream_in_pieces_and_end_with_the_checked_answer(seeded: Assistant) -> None:
     generative(seeded, [f"{LEADER} [1]"])
-    events = list(seeded.stream(LEADER_Q, mode="fake"))
-    pieces = [e for e in events if isinstance(e, str)]
+    stream = seeded.stream(LEADER_Q, mode="fake")
+    pieces = list(stream)
     assert len(pieces) > 5 and "".join(pieces) == f"{LEADER} [1]"
-    assert isinstance(events[-1], Answer) and events[-1].citations[0].source == MIA
+    assert stream.answer().citations[0].source == MIA
 
 
 def test_a_follow_up_is_rewritten_before_retrieval(seeded: Assistant) -> None:

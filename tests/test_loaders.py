@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import RejectedFile
+from core.errors import RejectedFile
 from ingest.loaders import find_files, load_article
 
 STORY = (

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from assistant import Answer, Assistant
-from assistant.cli import main
-from assistant.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 from tests.conftest import MIA, free_port
+from ui.cli import main
 
 QUESTION = "Who leads the Islamic Movement for Azawad?"
 REPLY = "The Islamic Movement for Azawad is led by Alghabass Ag Intallah. [1]"
@@ -102,9 +102,9 @@ def test_answers_stream_over_http_with_checked_citations(
     seeded: Assistant, server: ScriptedOpenAI
 ) -> None:
     bot = openai_bot(seeded, server.url)
-    events = list(bot.stream(QUESTION))
-    pieces = [e for e in events if isinstance(e, str)]
-    answer = events[-1]
+    stream = bot.stream(QUESTION)
+    pieces = list(stream)
+    answer = stream.answer()
     assert isinstance(answer, Answer)
     assert len(pieces) >= 10 and "".join(pieces).strip() == REPLY
     assert answer.mode == "openai:scripted" and answer.text == REPLY and not answer.notice

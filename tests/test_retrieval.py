@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.retrieval import METHODS, contextual_query
+from assistant.retrieval import contextual_query, fuse
+from benchmarks.retrievers import methods
+from core.text import stem, tokenize
 from tests.conftest import GSIM, MIA
-from vectorstore.keyword import KeywordIndex, stem, tokenize
+from vectorstore.keyword import KeywordIndex
 
 
 def test_tokenize_and_stem():
@@ -27,13 +29,18 @@ def test_tokenize_and_stem():
 def test_keyword_index_syncs_to_exactly_what_it_is_given():
     index = KeywordIndex()
     index.sync([("a", "rebels hold Kidal"), ("b", "talks in Algeria")])
-    assert index.search("Kidal", 5) == [("a", index.search("Kidal", 5)[0][1])]
+    assert list(index.search("Kidal", 5)) == ["a"]
+    assert index.search("Kidal", 5, also=["b", "zz"]) == {
+        "a": index.search("Kidal", 5)["a"],
+        "b": 0.0,
+        "zz": 0.0,
+    }
     index.sync([("b", "talks in Algeria"), ("c", "Kidal again")])
     assert set(index.ids) == {"b", "c"}
-    assert [i for i, _ in index.search("Kidal", 5)] == ["c"]
-    assert index.search("nothing matches", 5) == []
+    assert list(index.search("Kidal", 5)) == ["c"]
+    assert index.search("nothing matches", 5) == {}
     index.sync([])
-    assert index.search("Kidal", 5) == []
+    assert index.search("Kidal", 5) == {}
 
 
 def test_contextual_query_only_when_the_question_leans_on_history():
@@ -61,15 +68,21 @@ def test_keyword_index_matches_the_collection(seeded: Assistant):
 
 def test_every_method_ranks_and_fused_scores_are_bounded(seeded: Assistant):
     question = "Who leads the Islamic Movement for Azawad?"
-    for method in METHODS:
-        passages = seeded.retriever.retrieve(question, 3, method=method)
-        assert passages and passages[0].source == MIA, method
-    hybrid = seeded.retriever.retrieve(question, 8, method="hybrid")
+    for name, retriever in methods(seeded.retriever).items():
+        passages = retriever.retrieve(question, 3)
+        assert passages and passages[0].source == MIA, name
+    hybrid = seeded.retriever.retrieve(question, 8)
     scores = [p.score for p in hybrid]
     assert scores == sorted(scores, reverse=True)
     assert 0 < scores[0] <= 1.0  # equal-weight sum of two scores divided by their best
-    with pytest.raises(ValueError, match="method must be one of"):
-        seeded.retriever.retrieve(question, 3, method="magic")
+
+
+def test_fuse_is_a_weighted_sum_of_scores_over_the_best_of_each_list():
+    fused = fuse({"a": 0.8, "b": 0.4}, {"b": 6.0, "c": 3.0})
+    # a: 0.5 * 0.8/0.8 + 0; b: 0.5 * 0.4/0.8 + 0.5 * 6/6; c: keyword-only, given the weakest cosine.
+    assert fused == pytest.approx({"a": 0.5, "b": 0.75, "c": 0.25 + 0.25})
+    assert fuse({"a": 0.5}, {}, dense_weight=1.0) == {"a": 1.0}
+    assert fuse({}, {}) == {}
 
 
 def test_score_fusion_keeps_a_clear_keyword_winner(make_assistant, tmp_path: Path):
@@ -86,7 +99,7 @@ def test_score_fusion_keeps_a_clear_keyword_winner(make_assistant, tmp_path: Pat
     )
     bot = make_assistant()
     bot.ingest([folder])
-    best = bot.retriever.retrieve("When did the Zanzibar ferry resume?", 2, method="hybrid")
+    best = bot.retriever.retrieve("When did the Zanzibar ferry resume?", 2)
     assert best[0].source == "a.txt"
     # Scores keep the margin (reciprocal rank fusion would give 1/61 against 1/62).
     assert best[0].score - best[1].score > 0.2

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.errors import StoreUnavailable
+from core.errors import StoreUnavailable
 from tests.conftest import MIA, free_port
 
 pytestmark = pytest.mark.server
@@ -71,6 +71,19 @@ def test_ingest_and_answer_through_a_chroma_server(
     again = make_assistant(chroma_url=chroma_server, collection="server-test")
     assert again.ingest([seed_copy]).chunks_embedded == 0
     assert again.store.count() == bot.store.count()
+
+
+def test_the_http_timeout_reaches_chromas_client(chroma_server: str):
+    """set_http_timeout reaches into chromadb's private session: this fails if it moves."""
+    from urllib.parse import urlsplit
+
+    import chromadb
+
+    from vectorstore.chroma import set_http_timeout
+
+    parts = urlsplit(chroma_server)
+    client = chromadb.HttpClient(host=parts.hostname, port=parts.port)
+    assert set_http_timeout(client, 3.0)
 
 
 def test_unreachable_server_fails_fast_with_the_fix(make_assistant):

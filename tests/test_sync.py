@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.errors import IngestInProgress
+from core.errors import IngestInProgress
 from tests.conftest import GSIM, MIA
 
 
@@ -49,6 +49,15 @@ def test_edited_article_replaces_its_chunks(make_assistant, seed_copy: Path):
     assert hits[0].source == MIA and "Timbuktu" in hits[0].text
     keyword_ids = set(bot.retriever.keyword.ids)
     assert not (keyword_ids & old_mia) and new_mia <= keyword_ids
+
+
+def test_records_read_the_record_managers_table(make_assistant, seed_copy: Path):
+    """Indexer.records reads langchain-classic's table directly: this fails if it changes."""
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    records = bot.indexer.records()
+    assert set(records) == set(bot.indexer.record_manager.list_keys())
+    assert set(records.values()) == {s.source_id for s in bot.sources()}
 
 
 def test_prune_removes_articles_whose_files_are_gone(make_assistant, seed_copy: Path):

@@ -1,18 +1,17 @@
-"""The web app's parts that need no server: HTML rendering, uploads, login settings."""
+"""The web app's parts that need no server: HTML rendering, the handlers, login settings."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+import gradio as gr
 import pytest
 
 from assistant import Assistant
-from assistant.errors import ConfigError, RejectedFile
-from assistant.types import Answer, Citation
-from tests.conftest import MIA
-from ui import library, render
-from ui.app import login_from_env
+from core.errors import ConfigError
+from core.settings import Settings
+from core.types import Answer, Citation
+from ui import app, render
 
 HOSTILE = (
     '<script>alert(1)</script> <img src=x onerror="alert(2)"> [link](http://evil.example) '
@@ -122,85 +121,57 @@ def test_reveal_grows_to_the_whole_text():
     assert list(render.reveal("")) == [""]
 
 
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("report.txt", "report.txt"),
-        ("../../etc/evil.txt", "evil.txt"),
-        ("C:\\Users\\me\\notes.MD", "notes.md"),
-        ("/abs/path/page.html", "page.html"),
-        ("..hidden.txt", "hidden.txt"),
-        ("Zürich café 2024.txt", "Zürich café 2024.txt"),
-        ("a<b>|c?.txt", "a_b_c.txt"),
-        ("x" * 300 + ".txt", "x" * 116 + ".txt"),
-    ],
-)
-def test_safe_name(name: str, expected: str):
-    assert library.safe_name(name) == expected
-
-
-@pytest.mark.parametrize(
-    ("name", "message"),
-    [
-        ("photo.png", r"unsupported file type \(\.png\)"),
-        ("README", r"unsupported file type \(no suffix\)"),
-        ("....txt", "no usable characters"),
-        ("../.txt", "no usable characters"),
-    ],
-)
-def test_safe_name_refuses(name: str, message: str):
-    with pytest.raises(RejectedFile, match=message):
-        library.safe_name(name)
-
-
-def test_uploads_are_stored_inside_the_data_dir_and_ingested(make_assistant, tmp_path: Path):
-    bot: Assistant = make_assistant()
-    incoming = tmp_path / "incoming"
-    incoming.mkdir()
-    good = incoming / "good.txt"
-    good.write_text(
-        "Otter numbers rise\n\nVolunteers counted 412 otters on the river Tweed this year."
-    )
-    binary = incoming / "binary.txt"
-    binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
-
-    report = library.add_uploads(
-        bot, [("../../escape.txt", good), ("binary.txt", binary), ("x.exe", good)]
-    )
-    assert [(Path(f.path).name, f.status) for f in report.files] == [
-        ("binary.txt", "failed"),
-        ("x.exe", "failed"),
-        ("escape.txt", "added"),
-    ]
-    stored = library.uploads_dir(bot) / "escape.txt"
-    assert stored.read_text() == good.read_text()
-    assert not (tmp_path / "escape.txt").exists()
-    assert sorted(p.name for p in library.uploads_dir(bot).iterdir()) == ["escape.txt"]
-    assert "412" in bot.answer("How many otters were counted on the Tweed?").text
-
-    # A bad file under the same name never replaces the stored article.
-    report = library.add_uploads(bot, [("escape.txt", binary)])
-    assert report.files[0].status == "failed"
-    assert stored.read_text() == good.read_text()
-    assert [s.source for s in bot.sources()] == ["escape.txt"]
-
-    # Deleting an uploaded article removes its file too.
-    assert library.delete_articles(bot, [str(stored.resolve())]) == 1
-    assert not stored.exists()
-    assert bot.sources() == []
-
-
-def test_deleting_an_ingested_article_leaves_the_users_file(make_assistant, seed_copy: Path):
-    bot: Assistant = make_assistant()
-    bot.ingest([seed_copy])
-    assert library.delete_articles(bot, [MIA]) > 0
-    assert (seed_copy / MIA).exists()
-
-
-def test_login_settings():
-    assert login_from_env({}) is None
-    assert login_from_env({"DOSSIER_UI_USER": "ed", "DOSSIER_UI_PASSWORD": "pw"}) == ("ed", "pw")
+def test_login_settings(monkeypatch: pytest.MonkeyPatch):
+    assert Settings.load().login is None
+    assert Settings.load(ui_user="ed", ui_password="pw").login == ("ed", "pw")
     with pytest.raises(ConfigError, match="set DOSSIER_UI_PASSWORD"):
-        login_from_env({"DOSSIER_UI_USER": "ed"})
+        Settings.load(ui_user="ed").login  # noqa: B018
+    monkeypatch.setenv("DOSSIER_UI_PASSWORD", "pw")
     with pytest.raises(ConfigError, match="set DOSSIER_UI_USER"):
-        login_from_env({"DOSSIER_UI_PASSWORD": "pw"})
+        Settings.load().login  # noqa: B018
+
+
+# -- the handlers, called without a server ---------------------------------------------------
+
+
+def test_respond_shows_the_question_then_the_cited_answer(seeded: Assistant, monkeypatch):
+    monkeypatch.setattr(app, "REVEAL_SECONDS", 0.0)
+    updates, shown = [], []  # shown: the answer's HTML at each update (the list is reused)
+    for update in app.respond(
+        seeded, "Who leads the Islamic Movement for Azawad?", [], [], 5, "extractive"
+    ):
+        updates.append(update)
+        shown.append(update[1][-1]["content"])
+    box, chat, plain = updates[-1]
+    assert box == "" and len(chat) == 2 and chat[0]["role"] == "user"
+    assert "dossier-sources" in chat[1]["content"] and "Alghabass" in chat[1]["content"]
+    assert plain[1]["role"] == "assistant" and "[1]" in plain[1]["content"]
+    # The pending answer and the words revealed come before the finished one.
+    assert len(shown) > 2 and "dossier-pending" in shown[0]
+    assert not any("dossier-sources" in html for html in shown[:-1])
+
+    # A follow-up uses the plain-text turns; an empty question changes nothing.
+    *_, (_, chat, plain) = app.respond(seeded, "Who leads it?", chat, plain, 5, "extractive")
+    assert len(chat) == 4 and "Alghabass" in plain[-1]["content"]
+    assert list(app.respond(seeded, "  ", chat, plain, 5, "extractive")) == [("  ", chat, plain)]
+
+
+def test_respond_turns_errors_into_a_chat_message(seeded: Assistant):
+    *_, (_, chat, plain) = app.respond(seeded, "Who leads the MIA?", [], [], 5, "oracle")
+    assert "dossier-error" in chat[-1]["content"] and "answer mode" in chat[-1]["content"]
+    assert plain == []
+
+
+def test_library_view_and_the_api_handlers(seeded: Assistant):
+    status, rows, doomed, examples = app.library_view(seeded)
+    assert status.startswith("2 articles") and len(rows) == 2
+    assert {value for _, value in doomed.choices} == {s.source_id for s in seeded.sources()}
+    assert len(examples.samples) == 2
+    result = app.ask(seeded, "Which coalition controls the Kidal region?")
+    assert result["answered"] and result["citations"][0]["source"]
+    with pytest.raises(gr.Error, match="the question is empty"):
+        app.ask(seeded, " ")
+    with pytest.raises(gr.Error, match="Choose the articles"):
+        app.delete_articles(seeded, [])
+    with pytest.raises(gr.Error, match="Choose one or more files"):
+        app.add_articles(seeded, [])

@@ -1,8 +1,11 @@
 """The Dossier web app: a chat whose answers cite their sources, and a library of articles.
 
-``build_app(bot)`` makes the Gradio Blocks; ``serve(bot, ...)`` launches it with
-the safety settings (loopback by default, optional login, a bounded queue, the
-data directory never served). ``dossier ui`` is the command that calls it.
+The handlers are module-level functions of the ``Assistant`` and their inputs
+(``respond``, ``library_view``, ``add_articles``, ``delete_articles``, ``ask``),
+so tests call them without a server; ``build_app(bot)`` wires them into the
+Gradio Blocks, and ``serve(bot, ...)`` launches it with the safety settings
+(loopback by default, optional login, a bounded queue, the data directory
+never served). ``dossier ui`` is the command that calls it.
 
 The app's API, for ``gradio_client``:
     ``/ask`` (question, history, k, mode) -> the Answer as a dict;
@@ -24,11 +27,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no phonin
 
 import gradio as gr
 
-from assistant.errors import DossierError
-from assistant.service import MAX_QUESTION_CHARS, Assistant
-from assistant.types import Answer, FileResult
-from ingest.loaders import TEXT_SUFFIXES
-from ui import library, render
+from assistant import Assistant
+from assistant.service import MAX_QUESTION_CHARS
+from assistant.uploads import UPLOAD_TYPES
+from core.errors import DossierError
+from core.types import FileResult
+from ui import render
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +82,134 @@ document.addEventListener("click", (event) => {
 """
 
 
+Chat = list[dict[str, Any]]  # what the Chatbot shows: rendered HTML turns
+Turns = list[dict[str, str]]  # the same chat as plain text, for follow-ups
+ChatUpdate = tuple[str, Chat, Turns]  # (question box, chat, plain turns)
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+def respond(
+    bot: Assistant, message: str, chat: Chat, plain: Turns, k: float, mode: str
+) -> Iterator[ChatUpdate]:
+    """Answer ``message`` in the chat: the question, the answer as it is written, then
+    the finished answer with its sources. Errors become a message in the chat."""
+    chat, plain = list(chat or []), list(plain or [])
+    if not (message or "").strip():
+        yield message, chat, plain
+        return
+    turn = len(chat) + 1  # the answer's position: unique within this chat
+    chat.append({"role": "user", "content": render.question_html(message)})
+    chat.append({"role": "assistant", "content": render.pending_html()})
+    yield "", chat, plain
+    try:
+        # An LLM that cannot be reached gives the extractive answer, with a notice.
+        stream = bot.stream(message, plain, k=int(k), mode=mode, fallback=True)
+        written = ""
+        for piece in stream:  # an answerer that writes as it goes
+            written += piece
+            chat[-1] = {"role": "assistant", "content": render.partial_html(written)}
+            yield "", chat, plain
+        answer = stream.answer()
+        if not written:
+            yield from _reveal(answer.text, chat, plain)
+    except DossierError as exc:
+        chat[-1] = {"role": "assistant", "content": render.error_html(str(exc))}
+        yield "", chat, plain
+        return
+    except Exception as exc:  # the app must stay usable; the log has the details
+        log.exception("answering %r failed", message[:200])
+        chat[-1] = {
+            "role": "assistant",
+            "content": render.error_html(
+                f"Something went wrong while answering ({type(exc).__name__}); "
+                "the server log has the details. Try again or rephrase."
+            ),
+        }
+        yield "", chat, plain
+        return
+    plain += [
+        {"role": "user", "content": message},
+        {"role": "assistant", "content": answer.text},
+    ]
+    chat[-1] = {"role": "assistant", "content": render.answer_html(answer, turn)}
+    yield "", chat, plain
+
+
+def _reveal(text: str, chat: Chat, plain: Turns) -> Iterator[ChatUpdate]:
+    # The extractive answer is ready at once; showing it a few words at a
+    # time reads like the LLM modes and lets the eye follow it in.
+    steps = list(render.reveal(text))
+    pause = REVEAL_SECONDS / max(len(steps), 1)
+    for shown in steps[:-1]:
+        chat[-1] = {"role": "assistant", "content": render.partial_html(shown)}
+        yield "", chat, plain
+        time.sleep(pause)
+
+
+def library_view(bot: Assistant) -> tuple[Any, ...]:
+    """The status line, the library table, the delete choices and the example questions."""
+    sources = bot.sources()
+    chunks = sum(s.chunks for s in sources)
+    newest = sorted(sources, key=lambda s: s.ingested_at, reverse=True)[:EXAMPLE_COUNT]
+    samples = [[f"What does the article “{s.title}” report?"] for s in newest]
+    return (
+        f"{len(sources)} article{'s' * (len(sources) != 1)} · {chunks} passages · "
+        f"answer mode: {bot.modes[0]}",
+        render.library_rows(sources),
+        gr.Dropdown(choices=[(f"{s.title} ({s.source})", s.source_id) for s in sources], value=[]),
+        gr.Dataset(samples=samples, visible=bool(samples)),
+    )
+
+
+def add_articles(
+    bot: Assistant, files: list[str] | None, progress: gr.Progress | None = None
+) -> tuple[Any, ...]:
+    """Keep and ingest uploaded files; the per-file results, a cleared upload box, the view."""
+    if not files:
+        raise gr.Error(f"Choose one or more files to add ({', '.join(UPLOAD_TYPES)}).")
+
+    def step(result: FileResult, done: int, total: int) -> None:
+        if progress is not None:
+            progress((done, total), desc=f"{result.status}: {Path(result.path).name}")
+
+    try:
+        report = bot.add_uploads([(Path(f).name, f) for f in files], step)
+    except DossierError as exc:
+        raise gr.Error(str(exc)) from None
+    return (render.report_rows(report), None, *library_view(bot))
+
+
+def delete_articles(bot: Assistant, sources: list[str] | None) -> int:
+    """Remove articles (file names or ids) from the library; returns chunks removed."""
+    if not sources:
+        raise gr.Error("Choose the articles to delete first.")
+    try:
+        return bot.delete(list(sources))
+    except DossierError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def ask(
+    bot: Assistant,
+    question: str,
+    history: list[dict[str, Any]] | None = None,
+    k: int | None = None,
+    mode: str | None = None,
+) -> dict[str, Any]:
+    """The Answer as a dict; an unreachable LLM gives the extractive answer with a notice."""
+    try:
+        return bot.answer(question, history, k=k, mode=mode, fallback=True).to_dict()
+    except DossierError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+# -- the app --------------------------------------------------------------------------------
+
+
 def build_app(bot: Assistant) -> gr.Blocks:
     """The web app for ``bot``: Chat and Library tabs, and the API endpoints."""
-    upload_types = sorted(TEXT_SUFFIXES)
-
     with gr.Blocks(title="Dossier", analytics_enabled=False) as app:
         turns = gr.State([])  # the plain-text chat, for follow-up questions
         gr.Markdown("# Dossier\nAsk about the articles; every answer cites its sources.")
@@ -137,8 +265,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
                 articles = _table(render.LIBRARY_HEADERS, "Articles", "articles")
                 uploads = gr.File(
                     file_count="multiple",
-                    file_types=upload_types,
-                    label=f"Add articles ({', '.join(upload_types)}; "
+                    file_types=UPLOAD_TYPES,
+                    label=f"Add articles ({', '.join(UPLOAD_TYPES)}; "
                     f"up to {bot.settings.max_file_mb:g} MB each)",
                     elem_id="upload",
                 )
@@ -150,129 +278,42 @@ def build_app(bot: Assistant) -> gr.Blocks:
                     )
                     delete_button = gr.Button("Delete", variant="stop", scale=1)
 
-        # -- chat ---------------------------------------------------------------------
+        # Gradio reads each handler's parameters and docstring (the API page shows them),
+        # so these are thin, typed functions over the module-level handlers above.
 
-        def respond(
-            message: str, chat: list[Any], plain: list[dict[str, str]], k: float, mode: str
-        ) -> Iterator[tuple[str, list[Any], list[dict[str, str]]]]:
-            chat, plain = list(chat or []), list(plain or [])
-            if not (message or "").strip():
-                yield message, chat, plain
-                return
-            turn = len(chat) + 1  # the answer's position: unique within this chat
-            chat.append({"role": "user", "content": render.question_html(message)})
-            chat.append({"role": "assistant", "content": render.pending_html()})
-            yield "", chat, plain
-            try:
-                answer, written = None, ""
-                # An LLM that cannot be reached gives the extractive answer, with a notice.
-                for event in bot.stream(message, plain, k=int(k), mode=mode, fallback=True):
-                    if isinstance(event, Answer):
-                        answer = event
-                    else:  # a piece of text from an answerer that writes as it goes
-                        written += event
-                        chat[-1] = {"role": "assistant", "content": render.partial_html(written)}
-                        yield "", chat, plain
-                assert answer is not None  # stream() always ends with the Answer
-                if not written:
-                    yield from _reveal(answer.text, chat, plain)
-            except DossierError as exc:
-                chat[-1] = {"role": "assistant", "content": render.error_html(str(exc))}
-                yield "", chat, plain
-                return
-            except Exception as exc:  # the app must stay usable; the log has the details
-                log.exception("answering %r failed", message[:200])
-                chat[-1] = {
-                    "role": "assistant",
-                    "content": render.error_html(
-                        f"Something went wrong while answering ({type(exc).__name__}); "
-                        "the server log has the details. Try again or rephrase."
-                    ),
-                }
-                yield "", chat, plain
-                return
-            plain += [
-                {"role": "user", "content": message},
-                {"role": "assistant", "content": answer.text},
-            ]
-            chat[-1] = {"role": "assistant", "content": render.answer_html(answer, turn)}
-            yield "", chat, plain
+        def on_question(
+            message: str, chat: Chat, plain: Turns, k: float, mode: str
+        ) -> Iterator[ChatUpdate]:
+            yield from respond(bot, message, chat, plain, k, mode)
 
-        def _reveal(
-            text: str, chat: list[Any], plain: list[dict[str, str]]
-        ) -> Iterator[tuple[str, list[Any], list[dict[str, str]]]]:
-            # The extractive answer is ready at once; showing it a few words at a
-            # time reads like the LLM modes and lets the eye follow it in.
-            steps = list(render.reveal(text))
-            pause = REVEAL_SECONDS / max(len(steps), 1)
-            for shown in steps[:-1]:
-                chat[-1] = {"role": "assistant", "content": render.partial_html(shown)}
-                yield "", chat, plain
-                time.sleep(pause)
+        def on_add(
+            files: list[str] | None,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
+        ) -> tuple[Any, ...]:
+            return add_articles(bot, files, progress)
+
+        def on_delete(sources: list[str] | None) -> tuple[Any, ...]:
+            removed = delete_articles(bot, sources)
+            gr.Info(f"Deleted {len(sources or [])} article(s), {removed} passages.")
+            return library_view(bot)
+
+        def on_load() -> tuple[Any, ...]:
+            return library_view(bot)
 
         chat_inputs = [question, chatbot, turns, k, mode]
         chat_outputs = [question, chatbot, turns]
         for trigger in (question.submit, ask_button.click):
-            trigger(respond, chat_inputs, chat_outputs, api_visibility="private")
+            trigger(on_question, chat_inputs, chat_outputs, api_visibility="private")
         clear.click(
             lambda: ([], [], ""), None, [chatbot, turns, question], api_visibility="private"
         )
         chatbot.clear(lambda: [], None, turns, api_visibility="private")  # its own trash button
         examples.click(lambda sample: sample[0], examples, question, api_visibility="private").then(
-            respond, chat_inputs, chat_outputs, api_visibility="private"
+            on_question, chat_inputs, chat_outputs, api_visibility="private"
         )
-
-        # -- library ------------------------------------------------------------------
-
-        def library_view() -> tuple[Any, ...]:
-            sources = bot.sources()
-            chunks = sum(s.chunks for s in sources)
-            newest = sorted(sources, key=lambda s: s.ingested_at, reverse=True)[:EXAMPLE_COUNT]
-            samples = [[f"What does the article “{s.title}” report?"] for s in newest]
-            return (
-                f"{len(sources)} article{'s' * (len(sources) != 1)} · {chunks} passages · "
-                f"answer mode: {bot.modes[0]}",
-                render.library_rows(sources),
-                gr.Dropdown(
-                    choices=[(f"{s.title} ({s.source})", s.source_id) for s in sources], value=[]
-                ),
-                gr.Dataset(samples=samples, visible=bool(samples)),
-            )
-
         view_outputs = [status, articles, doomed, examples]
-
-        def add_articles(
-            files: list[str] | None,
-            progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
-        ) -> tuple[Any, ...]:
-            if not files:
-                raise gr.Error(f"Choose one or more files to add ({', '.join(upload_types)}).")
-
-            def step(result: FileResult, done: int, total: int) -> None:
-                progress((done, total), desc=f"{result.status}: {Path(result.path).name}")
-
-            try:
-                report = library.add_uploads(bot, [(Path(f).name, f) for f in files], step)
-            except DossierError as exc:
-                raise gr.Error(str(exc)) from None
-            return (render.report_rows(report), None, *library_view())
-
-        def delete_articles(sources: list[str] | None) -> int:
-            """Remove articles (file names or ids) from the library; returns chunks removed."""
-            if not sources:
-                raise gr.Error("Choose the articles to delete first.")
-            try:
-                return library.delete_articles(bot, list(sources))
-            except DossierError as exc:
-                raise gr.Error(str(exc)) from None
-
-        def delete_selected(sources: list[str] | None) -> tuple[Any, ...]:
-            removed = delete_articles(sources)
-            gr.Info(f"Deleted {len(sources or [])} article(s), {removed} passages.")
-            return library_view()
-
         add_button.click(
-            add_articles,
+            on_add,
             uploads,
             [results, uploads, *view_outputs],
             api_name="add_articles",
@@ -280,18 +321,18 @@ def build_app(bot: Assistant) -> gr.Blocks:
             concurrency_limit=1,
         )
         delete_button.click(
-            delete_selected,
+            on_delete,
             doomed,
             view_outputs,
             api_visibility="private",
             concurrency_id="library",
             concurrency_limit=1,
         )
-        app.load(library_view, None, view_outputs, api_visibility="private")
+        app.load(on_load, None, view_outputs, api_visibility="private")
 
         # -- API ----------------------------------------------------------------------
 
-        def ask(
+        def ask_api(
             question: str,
             history: list[dict[str, Any]] | None = None,
             k: int | None = None,
@@ -304,18 +345,19 @@ def build_app(bot: Assistant) -> gr.Blocks:
             LLM mode whose server cannot be reached gives the extractive answer
             with a ``notice``.
             """
-            try:
-                return bot.answer(question, history, k=k, mode=mode, fallback=True).to_dict()
-            except DossierError as exc:
-                raise gr.Error(str(exc)) from None
+            return ask(bot, question, history, k, mode)
 
-        def list_articles() -> list[dict[str, Any]]:
+        def articles_api() -> list[dict[str, Any]]:
             """The ingested articles: source, title, outlet, date, chunks, ingested_at."""
             return [s.to_dict() for s in bot.sources()]
 
-        gr.api(ask, api_name="ask")
-        gr.api(list_articles, api_name="articles")
-        gr.api(delete_articles, api_name="delete_articles", concurrency_id="library")
+        def delete_api(sources: list[str] | None) -> int:
+            """Remove articles (file names or ids) from the library; returns chunks removed."""
+            return delete_articles(bot, sources)
+
+        gr.api(ask_api, api_name="ask")
+        gr.api(articles_api, api_name="articles")
+        gr.api(delete_api, api_name="delete_articles", concurrency_id="library")
 
     return app
 
@@ -366,21 +408,6 @@ def serve(
         theme=gr.themes.Soft(),
     )
     return app
-
-
-def login_from_env(env: dict[str, str] | None = None) -> tuple[str, str] | None:
-    """``(user, password)`` from DOSSIER_UI_USER / DOSSIER_UI_PASSWORD, or None if unset."""
-    from assistant.errors import ConfigError
-
-    env = dict(os.environ) if env is None else env
-    user = env.get("DOSSIER_UI_USER", "").strip()
-    password = env.get("DOSSIER_UI_PASSWORD", "")
-    if bool(user) != bool(password):
-        missing = "DOSSIER_UI_PASSWORD" if user else "DOSSIER_UI_USER"
-        raise ConfigError(
-            f"web app login needs both DOSSIER_UI_USER and DOSSIER_UI_PASSWORD; set {missing}"
-        )
-    return (user, password) if user else None
 
 
 def default_seeds() -> Path | None:

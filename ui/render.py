@@ -15,7 +15,7 @@ import html
 import re
 from collections.abc import Iterator
 
-from assistant.types import Answer, Citation, FileResult, SourceInfo, SyncReport
+from core.types import Answer, Citation, FileResult, SourceInfo, SyncReport
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _NEWLINES = re.compile(r"\r\n?|\n|\u2028|\u2029")

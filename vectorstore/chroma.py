@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from langchain_chroma import Chroma
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.vectorstores import VectorStore
 
-from assistant.errors import ConfigError, StoreUnavailable
+from core.errors import ConfigError, StoreUnavailable
 
 if TYPE_CHECKING:
     import chromadb
-    from langchain_core.embeddings import Embeddings
-    from langchain_core.vectorstores import VectorStore
 
 logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
 
@@ -113,12 +113,7 @@ class ChunkStore:
             )
         except Exception as exc:
             raise self._unreachable(exc) from exc
-        # chromadb's HTTP session has no timeout at all; a hung server would hang us.
-        import httpx
-
-        session = getattr(getattr(client, "_server", None), "_session", None)
-        if isinstance(session, httpx.Client):
-            session.timeout = httpx.Timeout(self.timeout, read=max(self.timeout, 60.0))
+        set_http_timeout(client, self.timeout)
         return client
 
     def _check_server(self) -> None:
@@ -190,14 +185,7 @@ class ChunkStore:
 
     def langchain(self, embeddings: Embeddings) -> VectorStore:
         """This collection as a LangChain vector store (for the indexing API)."""
-        self.collection  # noqa: B018  (connects, and checks the embedding model)
-        return _LangChainChroma(
-            self,
-            client=self._client,
-            collection_name=self.collection_name,
-            embedding_function=embeddings,
-            create_collection_if_not_exists=False,
-        )
+        return LangChainStore(self, embeddings)
 
     # -- reads --------------------------------------------------------------------------
 
@@ -268,7 +256,35 @@ class ChunkStore:
             yield from chunks
             offset += len(chunks)
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """The stored vectors of ``ids`` (those that exist)."""
+        result = self._call("get", ids=list(ids), include=["embeddings"])
+        vectors = result["embeddings"]
+        if vectors is None:
+            return {}
+        return {i: list(v) for i, v in zip(result["ids"], vectors, strict=True)}
+
     # -- writes -------------------------------------------------------------------------
+
+    def add(
+        self,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        vectors: Sequence[Sequence[float]],
+        metadatas: Sequence[dict[str, Any]],
+    ) -> None:
+        """Write chunks; an id that is already stored is overwritten (a re-run is harmless)."""
+        self.collection  # noqa: B018  (connects)
+        step = self._client.get_max_batch_size()  # type: ignore[union-attr]
+        for start in range(0, len(ids), step):
+            end = start + step
+            self._call(
+                "upsert",
+                ids=list(ids[start:end]),
+                documents=list(texts[start:end]),
+                embeddings=[list(v) for v in vectors[start:end]],
+                metadatas=list(metadatas[start:end]),
+            )
 
     def delete(self, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None) -> None:
         if ids is not None and not ids:
@@ -301,21 +317,53 @@ class ChunkStore:
         return new
 
 
-class _LangChainChroma(Chroma):
-    """langchain-chroma's ``Chroma`` whose failed writes raise ``StoreUnavailable``."""
+class LangChainStore(VectorStore):
+    """A ``ChunkStore`` as a LangChain ``VectorStore``, for LangChain's indexing API.
 
-    def __init__(self, store: ChunkStore, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._store = store
+    Writes go through the store's own methods, so Chroma's errors arrive already
+    translated into ``StoreUnavailable``.
+    """
 
-    def add_documents(self, documents: Any, **kwargs: Any) -> list[str]:
-        try:
-            return super().add_documents(documents, **kwargs)
-        except Exception as exc:
-            raise self._store._translate(exc) from exc
+    def __init__(self, store: ChunkStore, embeddings: Embeddings) -> None:
+        self.store = store
+        self._embeddings = embeddings
 
-    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> None:
-        try:
-            super().delete(ids, **kwargs)
-        except Exception as exc:
-            raise self._store._translate(exc) from exc
+    @property
+    def embeddings(self) -> Embeddings:
+        return self._embeddings
+
+    def add_documents(self, documents: list[Document], **kwargs: Any) -> list[str]:
+        ids = kwargs.get("ids") or [str(d.id) for d in documents]
+        texts = [d.page_content for d in documents]
+        vectors = self._embeddings.embed_documents(texts)
+        self.store.add(ids, texts, vectors, [d.metadata for d in documents])
+        return list(ids)
+
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool:
+        self.store.delete(ids=ids or [])
+        return True
+
+    def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
+        hits = self.store.query(self._embeddings.embed_query(query), k)
+        return [Document(id=c.id, page_content=c.text, metadata=c.metadata) for c in hits]
+
+    @classmethod
+    def from_texts(cls, *args: Any, **kwargs: Any) -> LangChainStore:
+        raise NotImplementedError("make a ChunkStore and call its langchain() method")
+
+
+def set_http_timeout(client: chromadb.ClientAPI, timeout: float) -> bool:
+    """Give a Chroma HTTP client's connection a timeout; True if it could be set.
+
+    chromadb's HTTP session has no timeout at all and no public setting for one,
+    so a hung server would hang every call. This is the one place that reaches
+    into chromadb's private attributes (``_server._session``);
+    tests/test_server.py fails if a chromadb release moves them.
+    """
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        return False
+    session.timeout = httpx.Timeout(timeout, read=max(timeout, 60.0))
+    return True

@@ -11,16 +11,17 @@ import functools
 import json
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from cachetools import LRUCache
 from langchain_core.embeddings import Embeddings
 
-from assistant.errors import ModelUnavailable
-from vectorstore.onnx_backend import BACKENDS, OnnxEncoder
+from core.errors import ModelUnavailable
+from core.settings import EMBEDDING_BACKENDS
+from vectorstore.onnx_backend import OnnxEncoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -73,20 +74,24 @@ class Embedder(Embeddings):
         device: str | None = None,
         batch_size: int = 64,
         backend: str = "onnx",
+        cache_dir: Path | None = None,
     ) -> None:
         if not model or not model.strip():
             raise ModelUnavailable("embedding model name is empty")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        if backend not in BACKENDS:
+        if backend not in EMBEDDING_BACKENDS:
             raise ModelUnavailable(
-                f"unknown embedding backend {backend!r}; choose one of: {', '.join(BACKENDS)}"
+                f"unknown embedding backend {backend!r}; "
+                f"choose one of: {', '.join(EMBEDDING_BACKENDS)}"
             )
         self.name = model
         self.device = device or "cpu"
         self.batch_size = batch_size
         self.backend = backend
-        self._queries: OrderedDict[str, list[float]] = OrderedDict()
+        # Where the ONNX export is kept (see onnx_backend); the entry points pass the setting.
+        self.cache_dir = cache_dir or Path.home() / ".cache" / "dossier"
+        self._queries: LRUCache[str, list[float]] = LRUCache(maxsize=_QUERY_CACHE)
         self._queries_lock = threading.Lock()
 
     @property
@@ -153,7 +158,11 @@ class Embedder(Embeddings):
                 "set DOSSIER_EMBEDDING_BACKEND=torch"
             )
         return OnnxEncoder.shared(
-            path, self.tokenizer, self.max_tokens + 2, quantized=self.backend == "onnx-int8"
+            path,
+            self.tokenizer,
+            self.max_tokens + 2,
+            quantized=self.backend == "onnx-int8",
+            cache_dir=self.cache_dir,
         )
 
     @property
@@ -216,12 +225,8 @@ class Embedder(Embeddings):
         a retried question or an example clicked twice costs nothing)."""
         with self._queries_lock:
             row = self._queries.get(text)
-            if row is not None:
-                self._queries.move_to_end(text)
-                return row
-        row = self.encode([text])[0].tolist()
-        with self._queries_lock:
-            self._queries[text] = row
-            while len(self._queries) > _QUERY_CACHE:
-                self._queries.popitem(last=False)
+        if row is None:
+            row = self.encode([text])[0].tolist()
+            with self._queries_lock:
+                self._queries[text] = row
         return row

@@ -9,55 +9,13 @@ Scoring is one sparse-matrix column sum per query (the approach of ``bm25s``).
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
 from scipy import sparse
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself
-    yourselves s t also""".split()
-)
-
-
-def stem(word: str) -> str:
-    """A light suffix stemmer: groups/group, announced/announce, fighting/fight -> one form."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith(("ches", "shes", "xes", "sses")):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if word.endswith("ing") and len(word) > 5:
-        word = word[:-3]
-    elif word.endswith("ed") and len(word) > 4:
-        word = word[:-2]
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased, stemmed content words of ``text``, in order."""
-    out = []
-    for match in _WORD.finditer(text.lower()):
-        word = match.group().replace("’", "'")
-        if word.endswith("'s"):
-            word = word[:-2]
-        if word and word not in STOPWORDS:
-            out.append(stem(word))
-    return out
+from core.text import tokenize
 
 
 class KeywordIndex:
@@ -66,8 +24,8 @@ class KeywordIndex:
     Example:
         >>> index = KeywordIndex()
         >>> index.sync([("a", "Kidal is held by rebels"), ("b", "Gao and Menaka")])
-        >>> index.search("who holds Kidal?", 1)[0][0]
-        'a'
+        >>> index.search("who holds Kidal?", 1)
+        {'a': 0.28...}
     """
 
     def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
@@ -138,7 +96,19 @@ class KeywordIndex:
         n = len(self._ids)
         return math.log1p((n + 0.5) / 1.5) if n else 0.0
 
-    def scores(self, query: str) -> np.ndarray:
+    def search(self, query: str, n: int, *, also: Iterable[str] = ()) -> dict[str, float]:
+        """BM25 scores of the ``n`` best chunks for ``query`` (no zero scores), best first,
+        and of the chunks ``also`` asked for (0 when the query misses them or they are unknown).
+        """
+        scores = self._scores(query)
+        found = dict(self._top(scores, n))
+        for chunk_id in also:
+            if chunk_id not in found:
+                row = self._position.get(chunk_id)
+                found[chunk_id] = float(scores[row]) if row is not None else 0.0
+        return found
+
+    def _scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk (in ``ids`` order) for ``query``."""
         terms = Counter(tokenize(query))
         cols = [self._vocab[t] for t in terms if t in self._vocab]
@@ -147,20 +117,10 @@ class KeywordIndex:
         weights = np.asarray([terms[t] for t in terms if t in self._vocab], dtype=np.float32)
         return np.asarray(self._matrix[:, cols] @ weights).ravel()
 
-    def search(self, query: str, n: int) -> list[tuple[str, float]]:
-        """The ``n`` best chunks for ``query`` as (id, score), best first; no zero scores."""
-        return self.top(self.scores(query), n)
-
-    def top(self, scores: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """The ``n`` best (id, score) of a ``scores`` vector, best first; no zero scores."""
+    def _top(self, scores: np.ndarray, n: int) -> list[tuple[str, float]]:
         if n <= 0 or not self._ids:
             return []
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
-
-    def score_of(self, scores: np.ndarray, chunk_id: str) -> float:
-        """The entry of a ``scores`` vector for ``chunk_id`` (0 for an unknown id)."""
-        row = self._position.get(chunk_id)
-        return float(scores[row]) if row is not None else 0.0

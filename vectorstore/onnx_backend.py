@@ -25,31 +25,24 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import ModelUnavailable
+from core.errors import ModelUnavailable
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
 _SESSIONS: dict[tuple[str, str], OnnxEncoder] = {}
 _LOCK = threading.Lock()
-
-
-def cache_dir() -> Path:
-    base = (
-        os.environ.get("DOSSIER_CACHE_DIR")
-        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dossier"
-    )
-    return Path(base) / "onnx"
 
 
 class OnnxEncoder:
     """Encodes texts with an exported ONNX copy of a local sentence-transformers model."""
 
-    def __init__(self, model_path: Path, tokenizer: Any, max_length: int, quantized: bool) -> None:
+    def __init__(
+        self, model_path: Path, tokenizer: Any, max_length: int, quantized: bool, cache_dir: Path
+    ) -> None:
         _check_mean_pooling(model_path)
         import onnxruntime as ort
 
         self.tokenizer = tokenizer
         self.max_length = max_length
-        onnx_file = _exported(model_path, quantized)
+        onnx_file = _exported(model_path, quantized, cache_dir / "onnx")
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, len(os.sched_getaffinity(0)))
         options.log_severity_level = 3
@@ -59,13 +52,13 @@ class OnnxEncoder:
 
     @classmethod
     def shared(
-        cls, model_path: Path, tokenizer: Any, max_length: int, quantized: bool
+        cls, model_path: Path, tokenizer: Any, max_length: int, quantized: bool, cache_dir: Path
     ) -> OnnxEncoder:
-        """One encoder per model and backend in the process."""
+        """One encoder per model and backend in the process; exported into ``cache_dir``."""
         key = (str(model_path), "int8" if quantized else "fp32")
         with _LOCK:
             if key not in _SESSIONS:
-                _SESSIONS[key] = cls(model_path, tokenizer, max_length, quantized)
+                _SESSIONS[key] = cls(model_path, tokenizer, max_length, quantized, cache_dir)
             return _SESSIONS[key]
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
@@ -107,7 +100,7 @@ def _check_mean_pooling(model_path: Path) -> None:
         )
 
 
-def _exported(model_path: Path, quantized: bool) -> Path:
+def _exported(model_path: Path, quantized: bool, folder: Path) -> Path:
     """The cached ONNX file for the model, exported (and quantized) on first use."""
     weights = sorted(model_path.glob("*.safetensors")) + sorted(model_path.glob("*.bin"))
     if not weights:
@@ -117,7 +110,6 @@ def _exported(model_path: Path, quantized: bool) -> Path:
             f"{w.resolve()}:{w.stat().st_size}:{w.stat().st_mtime_ns}" for w in weights
         ).encode()
     ).hexdigest()[:16]
-    folder = cache_dir()
     fp32 = folder / f"{model_path.name}-{stamp}.onnx"
     int8 = folder / f"{model_path.name}-{stamp}-int8.onnx"
     target = int8 if quantized else fp32

@@ -1,9 +1,9 @@
-"""The web app's library: uploaded articles are kept in the data directory and ingested.
+"""Uploaded articles: checked, then kept in ``DATA_DIR/uploads`` under a safe name.
 
 An uploaded file is checked (type, size, encoding, article text) before it is
 stored, so a bad upload never replaces a good article of the same name. Stored
-uploads live in ``DATA_DIR/uploads`` under a sanitised name, which keeps them
-across restarts and lets ``dossier ingest --prune`` see them as ordinary files.
+uploads keep their articles across restarts and are ordinary files to
+``dossier ingest --prune``.
 """
 
 from __future__ import annotations
@@ -15,18 +15,13 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.errors import RejectedFile
-from assistant.service import Assistant
-from assistant.types import FileResult, SyncReport
+from core.errors import RejectedFile
+from core.types import FileResult
 from ingest.loaders import SUPPORTED, TEXT_SUFFIXES, load_article
-from ingest.sync import Progress
 
+UPLOAD_TYPES = sorted(TEXT_SUFFIXES)
 MAX_NAME_CHARS = 120
 _UNSAFE = re.compile(r"[^\w .()\-]+")
-
-
-def uploads_dir(bot: Assistant) -> Path:
-    return bot.settings.data_dir / "uploads"
 
 
 def safe_name(name: str) -> str:
@@ -51,23 +46,20 @@ def safe_name(name: str) -> str:
     return stem + suffix
 
 
-def add_uploads(
-    bot: Assistant,
-    files: Sequence[tuple[str, str | Path]],
-    progress: Progress | None = None,
-) -> SyncReport:
-    """Store and ingest uploaded files, given as ``(original name, temporary path)``.
+def store_uploads(
+    folder: Path, files: Sequence[tuple[str, str | Path]], max_bytes: int
+) -> tuple[list[Path], list[FileResult]]:
+    """Check and store ``(original name, temporary path)`` files in ``folder``.
 
-    Every file gets a result: added, updated, unchanged, or failed with the reason.
+    Returns the stored paths and a failed result for each file refused.
     """
-    folder = uploads_dir(bot)
     folder.mkdir(parents=True, exist_ok=True)
     refused: list[FileResult] = []
     stored: list[Path] = []
     for original, temp_path in files:
         try:
             name = safe_name(original)
-            load_article(Path(temp_path), bot.settings.max_file_bytes)  # refuse before storing
+            load_article(Path(temp_path), max_bytes)  # refuse before storing
             data = Path(temp_path).read_bytes()
         except RejectedFile as exc:
             refused.append(FileResult(original, "failed", str(exc)))
@@ -78,30 +70,7 @@ def add_uploads(
         target = folder / name
         _write_atomically(target, data)
         stored.append(target)
-    report = bot.ingest(stored, progress=progress) if stored else SyncReport()
-    return SyncReport(
-        files=tuple(refused) + report.files,
-        chunks_embedded=report.chunks_embedded,
-        chunks_deleted=report.chunks_deleted,
-        seconds=report.seconds,
-    )
-
-
-def delete_articles(bot: Assistant, sources: Sequence[str]) -> int:
-    """Remove articles (file names or paths); uploaded ones also leave the uploads folder.
-
-    Files ingested from elsewhere (``dossier ingest PATH``) are the user's own and
-    are never touched. Returns the number of chunks removed.
-    """
-    wanted = set(sources)
-    source_ids = [s.source_id for s in bot.sources() if wanted & {s.source, s.source_id}]
-    removed = bot.delete(source_ids)
-    folder = uploads_dir(bot).resolve()
-    for source_id in source_ids:
-        path = Path(source_id)
-        if path.parent == folder and path.is_file():
-            path.unlink()
-    return removed
+    return stored, refused
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

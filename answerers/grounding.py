@@ -1,12 +1,13 @@
-"""The default answerer: no LLM, no network, every sentence quoted from a passage.
+"""Grounding: how well a passage's sentences match a question, and whether they support a claim.
 
-It scores each sentence of the retrieved passages against the question by
-embedding similarity and by the share of the question's (idf-weighted) words it
-contains, takes the best one (and a second when it scores at least 70% as
-well), and cites each with an inline marker. A sentence that opens by pointing
-back ("This led to ...") inherits the match of the sentence before it, since it
-usually holds the answer that sentence sets up. When even the best sentence is
-a weak match it says the articles do not answer the question and cites nothing.
+Both answerers stand on this. ``Grounding.score_sentences`` ranks the sentences
+of the retrieved passages against a question by embedding similarity and by the
+share of the question's (idf-weighted) words they contain, with a bonus when the
+question asks for a date, number or name and the sentence has a new one. A
+sentence that opens by pointing back ("This led to ...") inherits the match of
+the sentence before it, since it usually holds the answer that sentence sets up.
+``Grounding.support`` scores how well each sentence of the passages supports a
+claim an LLM wrote (see ``generative``).
 
 The weights were chosen on a 1,200-question sample of SQuAD (benchmarks/squad.py).
 """
@@ -15,18 +16,15 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from cachetools import LRUCache
 
-from assistant.types import Answer, Citation, Passage
-from ingest.chunking import split_sentences
+from core.text import NAME, NAME_OR_NUMBER, split_sentences, tokenize
+from core.types import Passage
 from vectorstore.embeddings import Embedder
-from vectorstore.keyword import tokenize
-
-NOT_ANSWERED = "The articles do not answer this question."
 
 # What a question asks for, and what a sentence must then contain that the question does not.
 _YEAR_OR_DATE = (
@@ -62,16 +60,25 @@ _ANSWER_TYPES = [
             r"organi[sz]ation|town|city|region|broadcaster|company))\b|^\s*where\b",
             re.I,
         ),
-        re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+"),
+        NAME,
     ),
 ]
-
 
 # A sentence that opens by pointing back at the one before it.
 _REFERS_BACK = re.compile(
     r"^\W*(this|these|that|those|it|its|they|their|such|he|she|his|her|there)\b"
     r"|^\W*(the|this|that) \w+ (for|of|behind|in) (this|that|these|it)\b",
     re.I,
+)
+
+# A sentence that talks to an AI instead of reporting news: never evidence.
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,60}\b(instructions?|prompts?|rules|above|"
+    r"previous|guidelines)\b"
+    r"|\b(AI|A\.I\.|assistants?|chat ?bots?|language models?|LLMs?)\b.{0,80}"
+    r"\b(must|should|shall|are (now )?(required|instructed))\b"
+    r"|\bsystem prompt\b|\byou are now\b|\bnew instructions\b",
+    re.I | re.S,
 )
 
 
@@ -86,95 +93,80 @@ class ScoredSentence:
     overlap: float
     score: float
 
+    @property
+    def article(self) -> str:
+        return self.passage.source_id or self.passage.source
 
-class ExtractiveAnswerer:
-    """Answers with the retrieved sentences that best match the question.
+    def overlaps(self, other: ScoredSentence) -> bool:
+        """Whether the two are (parts of) the same stretch of one article."""
+        return self.article == other.article and self.start < other.end and other.start < self.end
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A reporting sentence of a passage: (passage, offsets, text, words)."""
+
+    passage_index: int
+    start: int  # offsets in the passage text
+    end: int
+    text: str
+    terms: frozenset[str]
+    around: frozenset[str]  # the words of this sentence and its neighbours
+
+
+class Grounding:
+    """Sentence scoring and support checks over retrieved passages.
+
+    ``idf`` weighs a (tokenized) word; ``unknown_idf`` is the weight of a name
+    the articles never use: as much as the rarest word they do, so a question
+    about "Bamako" is not answered by a passage without it.
 
     Example:
-        >>> answerer = ExtractiveAnswerer(Embedder(), idf=retriever.keyword.idf)
-        >>> answerer.answer("Who leads the MIA?", passages).citations[0].quote
+        >>> grounding = Grounding(Embedder(), idf=keyword.idf, unknown_idf=keyword.max_idf)
+        >>> grounding.score_sentences("Who leads the MIA?", passages)[0].text
         'In a statement to Radio France Internationale, ...'
     """
-
-    mode = "extractive"
 
     def __init__(
         self,
         embedder: Embedder,
         *,
         idf: Callable[[str], float] | None = None,
+        unknown_idf: Callable[[], float] | None = None,
         passages_considered: int = 3,
-        max_sentences: int = 2,
-        min_score: float = 0.33,
-        keep_ratio: float = 0.7,
         similarity_weight: float = 0.6,
         overlap_weight: float = 0.4,
         rank_penalty: float = 0.03,
         answer_type_bonus: float = 0.1,
-        unknown_idf: Callable[[], float] | None = None,
         carry: float = 1.0,
         cache_size: int = 4096,
     ) -> None:
-        if not 1 <= max_sentences <= 3:
-            raise ValueError(f"max_sentences must be 1, 2 or 3, got {max_sentences}")
         self.embedder = embedder
         self.idf = idf or (lambda term: 1.0)
+        self.unknown_idf = unknown_idf or (lambda: 1.0)
         self.passages_considered = passages_considered
-        self.max_sentences = max_sentences
-        self.min_score = min_score
-        self.keep_ratio = keep_ratio
         self.similarity_weight = similarity_weight
         self.overlap_weight = overlap_weight
         self.rank_penalty = rank_penalty
         self.answer_type_bonus = answer_type_bonus
         self.carry = carry
-        self.cache_size = cache_size
-        # A name in the question that the articles never use weighs as much as the rarest
-        # word they do: a question about "Bamako" is not answered by a passage without it.
-        # Other unknown words are likely paraphrases and weigh as an average word.
-        self.unknown_idf = unknown_idf or (lambda: 1.0)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        # Follow-ups and the LLM's support check re-read the same sentences.
+        self._vectors: LRUCache[str, np.ndarray] = LRUCache(maxsize=cache_size)
+        self._vectors_lock = threading.Lock()
 
-    def answer(
-        self, question: str, passages: Sequence[Passage], *, query: str | None = None
-    ) -> Answer:
-        """Answer ``question`` from ``passages``; ``query`` adds chat context to the scoring."""
-        scored = self.score_sentences(query or question, passages)
-        if not scored or scored[0].score < self.min_score:
-            return Answer(
-                question=question,
-                text=NOT_ANSWERED,
-                passages=tuple(passages),
-                answered=False,
-                mode=self.mode,
-            )
-        chosen = [scored[0]]
-        for candidate in scored[1:]:
-            if (
-                len(chosen) >= self.max_sentences
-                or candidate.score < scored[0].score * self.keep_ratio
-            ):
-                break
-            if not any(_overlaps(candidate, c) for c in chosen):
-                chosen.append(candidate)
-        # Read in article order, sources in retrieval order.
-        chosen.sort(key=lambda s: (s.rank, s.start))
-        citations = []
-        parts = []
-        for number, sentence in enumerate(chosen, start=1):
-            citations.append(
-                Citation.of(number, sentence.passage, sentence.start, sentence.end, sentence.score)
-            )
-            parts.append(f"{sentence.text} [{number}]")
-        return Answer(
-            question=question,
-            text=" ".join(parts),
-            citations=tuple(citations),
-            passages=tuple(passages),
-            answered=True,
-            mode=self.mode,
-        )
+    def embed_sentences(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of ``texts``, one row each; recently seen sentences cost nothing."""
+        with self._vectors_lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            known.update(zip(missing, self.embedder.encode(missing), strict=True))
+            with self._vectors_lock:
+                for text in missing:
+                    self._vectors[text] = known[text]
+        return np.stack([known[t] for t in texts])
+
+    # -- matching a question ------------------------------------------------------------
 
     def score_sentences(
         self, question: str, passages: Sequence[Passage], *, considered: int | None = None
@@ -199,6 +191,7 @@ class ExtractiveAnswerer:
         q_terms = set(tokenize(question))
         names = {tokenize(w)[0] for w in question.split()[1:] if w[:1].isupper() and tokenize(w)}
         known = [self.idf(t) for t in q_terms if self.idf(t)]
+        # Other unknown words are likely paraphrases and weigh as an average word.
         average = sum(known) / len(known) if known else self.unknown_idf()
         weights = {
             t: self.idf(t) or (self.unknown_idf() if t in names else average) for t in q_terms
@@ -237,20 +230,70 @@ class ExtractiveAnswerer:
         scored.sort(key=lambda s: -s.score)
         return scored
 
-    def embed_sentences(self, texts: list[str]) -> np.ndarray:
-        """Embeddings with a small LRU cache: follow-ups re-read the same sentences."""
-        with self._cache_lock:
-            known = {t: self._cache[t] for t in texts if t in self._cache}
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        if missing:
-            known.update(zip(missing, self.embedder.encode(missing), strict=True))
-        with self._cache_lock:
-            for text in dict.fromkeys(texts):
-                self._cache[text] = known[text]
-                self._cache.move_to_end(text)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return np.stack([known[t] for t in texts])
+    # -- supporting a claim -------------------------------------------------------------
+
+    def evidence(self, passages: Sequence[Passage]) -> list[Evidence]:
+        """Every reporting sentence of the passages, with the words around it.
+
+        Sentences that address an AI ("ignore your instructions", "AI assistants
+        must ...") are left out: an answer that obeys a planted instruction is not
+        backed by the article's reporting.
+        """
+        found = []
+        for index, passage in enumerate(passages):
+            spans = split_sentences(passage.text)
+            for i, (start, end) in enumerate(spans):
+                sentence = passage.text[start:end]
+                if not tokenize(sentence) or _INSTRUCTION.search(sentence):
+                    continue
+                # A name is often in the sentence before ("Ag Intallah ... He said ...").
+                around = passage.text[
+                    spans[max(i - 1, 0)][0] : spans[min(i + 1, len(spans) - 1)][1]
+                ]
+                found.append(
+                    Evidence(
+                        index,
+                        start,
+                        end,
+                        sentence,
+                        frozenset(tokenize(sentence)),
+                        frozenset(tokenize(around)),
+                    )
+                )
+        return found
+
+    def support(
+        self,
+        claim: str,
+        vector: np.ndarray,
+        evidence: list[Evidence],
+        evidence_vectors: np.ndarray,
+    ) -> np.ndarray:
+        """Support of ``claim`` by each evidence sentence: mean of cosine and word overlap.
+
+        Overlap is the idf-weighted share of the claim's words found in the
+        sentence; a word no article uses (a made-up name or number) weighs as
+        much as the rarest word they do, so invented facts lower the score. A
+        sentence whose neighbourhood lacks one of the claim's names or numbers
+        does not support it at all.
+        """
+        if not evidence:
+            return np.zeros(0)
+        terms = set(tokenize(claim))
+        facts = stated_facts(claim)
+        rarest = self.unknown_idf()
+        weights = {t: self.idf(t) or rarest for t in terms}
+        total = sum(weights.values()) or 1.0
+        overlap = np.array([sum(weights[t] for t in terms & e.terms) / total for e in evidence])
+        has_facts = np.array([facts <= e.around for e in evidence])
+        similarity = evidence_vectors @ vector
+        return np.where(has_facts, 0.5 * similarity + 0.5 * overlap, 0.0)
+
+
+def stated_facts(claim: str) -> frozenset[str]:
+    """The names and numbers a claim states: the words a source must contain."""
+    found = NAME_OR_NUMBER.findall(claim)
+    return frozenset(t for word in found for t in tokenize(word))
 
 
 def _is_headline(passage: Passage, start: int, end: int) -> bool:
@@ -270,10 +313,3 @@ def _has_new(pattern: re.Pattern[str], sentence: str, question: str) -> bool:
     """Whether ``sentence`` holds a match of ``pattern`` that the question does not."""
     asked = question.lower()
     return any(m.group().lower() not in asked for m in pattern.finditer(sentence))
-
-
-def _overlaps(a: ScoredSentence, b: ScoredSentence) -> bool:
-    same_article = (a.passage.source_id or a.passage.source) == (
-        b.passage.source_id or b.passage.source
-    )
-    return same_article and a.start < b.end and b.start < a.end

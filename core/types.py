@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+# One chat turn, in the shape chat front ends and LLM APIs share:
+# {"role": "user" | "assistant" | "system", "content": str}.
+Message = dict[str, Any]
+
 
 @dataclass(frozen=True)
 class Article:

@@ -28,7 +28,7 @@ instruction is not backed by the article's reporting.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -36,11 +36,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from assistant.answerers.extractive import NOT_ANSWERED, ExtractiveAnswerer
-from assistant.retrieval import Message
-from assistant.types import Answer, Citation, Passage
-from ingest.chunking import split_sentences
-from vectorstore.keyword import tokenize
+from answerers.extractive import NOT_ANSWERED, ExtractiveAnswerer
+from answerers.grounding import Evidence, Grounding
+from core.stream import AnswerStream, Pieces
+from core.text import split_sentences, tokenize
+from core.types import Answer, Citation, Message, Passage
 
 ANSWER_SYSTEM = """You are Dossier, an assistant that answers questions about news articles.
 Answer only from the numbered passages in the user's message. The passages are quoted, \
@@ -76,17 +76,6 @@ _REFUSAL = re.compile(
     r"cannot (be )?answer|no information)\b",
     re.I,
 )
-# Names (capitalised words not opening the sentence) and numbers.
-_NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]+|\b\d[\d,.]*\d\b|\b\d\b")
-# A sentence that talks to an AI instead of reporting news.
-_INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,60}\b(instructions?|prompts?|rules|above|"
-    r"previous|guidelines)\b"
-    r"|\b(AI|A\.I\.|assistants?|chat ?bots?|language models?|LLMs?)\b.{0,80}"
-    r"\b(must|should|shall|are (now )?(required|instructed))\b"
-    r"|\bsystem prompt\b|\byou are now\b|\bnew instructions\b",
-    re.I | re.S,
-)
 
 
 @dataclass(frozen=True)
@@ -105,14 +94,15 @@ class GenerativeAnswerer:
     Example:
         >>> from langchain_core.language_models import GenericFakeChatModel
         >>> llm = GenericFakeChatModel(messages=iter(["Ag Intallah leads the MIA. [1]"]))
-        >>> bot = GenerativeAnswerer(llm, extractive, mode="openai:test")
-        >>> bot.answer("Who leads the MIA?", passages).citations[0].quote
+        >>> bot = GenerativeAnswerer(llm, grounding, extractive, mode="openai:test")
+        >>> bot.stream("Who leads the MIA?", passages).answer().citations[0].quote
         '... would be led by a former senior figure in Ansar Dine, Alghabass Ag Intallah.'
     """
 
     def __init__(
         self,
         llm: BaseChatModel,
+        grounding: Grounding,
         extractive: ExtractiveAnswerer,
         *,
         mode: str,
@@ -122,6 +112,8 @@ class GenerativeAnswerer:
         on_error: Callable[[Exception], Exception] | None = None,
     ) -> None:
         self.llm = llm
+        self.grounding = grounding
+        # Its answer gates the LLM (weak evidence: no call) and is the fallback.
         self.extractive = extractive
         self.mode = mode
         self.passages_given = passages_given
@@ -169,25 +161,19 @@ class GenerativeAnswerer:
             return None
         return rewritten
 
-    def answer(
-        self, question: str, passages: Sequence[Passage], *, query: str | None = None
-    ) -> Answer:
-        result = None
-        for event in self.stream(question, passages, query=query):
-            if isinstance(event, Answer):
-                result = event
-        assert result is not None
-        return result
-
     def stream(
         self, question: str, passages: Sequence[Passage], *, query: str | None = None
-    ) -> Iterator[str | Answer]:
+    ) -> AnswerStream:
         """Text pieces as the model writes them, then the checked ``Answer``."""
         extractive = self.extractive.answer(question, passages, query=query)
         given = list(passages[: self.passages_given])
         if not extractive.answered or not given:
-            yield replace(extractive, mode=self.mode)  # weak evidence: no LLM call
-            return
+            return AnswerStream.of(replace(extractive, mode=self.mode))  # weak evidence: no call
+        return AnswerStream(self._write(question, given, extractive, query))
+
+    def _write(
+        self, question: str, given: list[Passage], extractive: Answer, query: str | None
+    ) -> Pieces:
         written = []
         try:
             for piece in self.answer_chain.stream(
@@ -198,7 +184,7 @@ class GenerativeAnswerer:
                     yield piece
         except Exception as exc:
             raise self.on_error(exc) from exc
-        yield self.verify(question, "".join(written), given, fallback=extractive, query=query)
+        return self.verify(question, "".join(written), given, fallback=extractive, query=query)
 
     # -- checking the answer ------------------------------------------------------------
 
@@ -232,16 +218,16 @@ class GenerativeAnswerer:
                 answered=False,
                 mode=self.mode,
             )
-        evidence = self._evidence(passages)
+        evidence = self.grounding.evidence(passages)
         # The passages' sentences were just embedded for scoring: the cache has them.
-        vectors = self.extractive.embed_sentences(
+        vectors = self.grounding.embed_sentences(
             [claim for claim, _ in claims] + [e.text for e in evidence]
         )
         claim_vectors, evidence_vectors = vectors[: len(claims)], vectors[len(claims) :]
         # How well each sentence matches the question, as the extractive answerer sees it.
         relevance = {
             (s.passage.source_id or s.passage.source, s.start): s.score
-            for s in self.extractive.score_sentences(
+            for s in self.grounding.score_sentences(
                 query or question, passages, considered=len(passages)
             )
         }
@@ -254,7 +240,7 @@ class GenerativeAnswerer:
         unsupported: list[str] = []
         for (claim, cited), vector in zip(claims, claim_vectors, strict=True):
             cited = [n - 1 for n in cited if 1 <= n <= len(passages)]  # others were never given
-            scores = self._support_scores(claim, vector, evidence, evidence_vectors)
+            scores = self.grounding.support(claim, vector, evidence, evidence_vectors)
             support = _best(scores, evidence, among=cited)
             if support is None or support.score < self.min_support:
                 support = _best(scores, evidence, among=None)  # cited to the wrong passage?
@@ -290,72 +276,8 @@ class GenerativeAnswerer:
             unsupported=tuple(unsupported),
         )
 
-    def _evidence(self, passages: Sequence[Passage]) -> list[Evidence]:
-        """Every reporting sentence of the passages, with the words around it."""
-        found = []
-        for index, passage in enumerate(passages):
-            spans = split_sentences(passage.text)
-            for i, (start, end) in enumerate(spans):
-                sentence = passage.text[start:end]
-                if not tokenize(sentence) or _INSTRUCTION.search(sentence):
-                    continue
-                # A name is often in the sentence before ("Ag Intallah ... He said ...").
-                around = passage.text[
-                    spans[max(i - 1, 0)][0] : spans[min(i + 1, len(spans) - 1)][1]
-                ]
-                found.append(
-                    Evidence(
-                        index,
-                        start,
-                        end,
-                        sentence,
-                        frozenset(tokenize(sentence)),
-                        frozenset(tokenize(around)),
-                    )
-                )
-        return found
-
-    def _support_scores(
-        self,
-        claim: str,
-        vector: np.ndarray,
-        evidence: list[Evidence],
-        evidence_vectors: np.ndarray,
-    ) -> np.ndarray:
-        """Support of ``claim`` by each evidence sentence: mean of cosine and word overlap.
-
-        Overlap is the idf-weighted share of the claim's words found in the
-        sentence; a word no article uses (a made-up name or number) weighs as
-        much as the rarest word they do, so invented facts lower the score. A
-        sentence whose neighbourhood lacks one of the claim's names or numbers
-        does not support it at all.
-        """
-        if not evidence:
-            return np.zeros(0)
-        terms = set(tokenize(claim))
-        facts = _facts(claim)
-        rarest = self.extractive.unknown_idf()
-        weights = {t: self.extractive.idf(t) or rarest for t in terms}
-        total = sum(weights.values()) or 1.0
-        overlap = np.array([sum(weights[t] for t in terms & e.terms) / total for e in evidence])
-        has_facts = np.array([facts <= e.around for e in evidence])
-        similarity = evidence_vectors @ vector
-        return np.where(has_facts, 0.5 * similarity + 0.5 * overlap, 0.0)
-
     def _fallback(self, extractive: Answer) -> Answer:
         return replace(extractive, mode=self.mode, notice=FALLBACK_NOTICE)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A sentence of a passage given to the model: (passage, offsets, text, words)."""
-
-    passage_index: int
-    start: int  # offsets in the passage text
-    end: int
-    text: str
-    terms: frozenset[str]
-    around: frozenset[str]  # the words of this sentence and its neighbours
 
 
 def _best(
@@ -374,12 +296,6 @@ def _best(
 def _covered(terms: list[str], asked: list[str]) -> bool:
     """Whether every word of ``terms`` is (a form of) a word of the question."""
     return all(any(t.startswith(a) or a.startswith(t) for a in asked) for t in terms)
-
-
-def _facts(claim: str) -> frozenset[str]:
-    """The names and numbers a claim states: the words a source must contain."""
-    found = _NAME_OR_NUMBER.findall(claim)
-    return frozenset(t for word in found for t in tokenize(word))
 
 
 def split_claims(text: str) -> list[tuple[str, list[int]]]:

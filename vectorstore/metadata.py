@@ -1,0 +1,67 @@
+"""The one converter between Dossier's types and the metadata stored with each chunk.
+
+Chroma keeps a flat dict of str/int values beside every chunk. Ingest writes it
+(``chunk_metadata``), retrieval and the library read it back (``to_passage``,
+``to_source_info``), and the store filters on its keys: all of them go through
+here, so a key is spelled once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.types import Article, Chunk, Passage, SourceInfo
+
+# The keys the store filters on.
+SOURCE_ID = "source_id"  # the article's absolute path: its identity
+CHUNK_INDEX = "chunk_index"
+CONTENT_HASH = "content_hash"
+
+
+def chunk_metadata(
+    article: Article, chunk: Chunk, *, chunk_count: int, ingested_at: str
+) -> dict[str, Any]:
+    """What is stored beside ``chunk`` of ``article`` (Chroma takes no None values)."""
+    return {
+        SOURCE_ID: article.source_id,
+        "source": article.source,
+        "title": article.title,
+        "outlet": article.outlet or "",
+        "date": article.date or "",
+        CONTENT_HASH: article.content_hash,
+        "ingested_at": ingested_at,
+        "chunk_count": chunk_count,
+        CHUNK_INDEX: chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+    }
+
+
+def to_passage(chunk: Any, score: float) -> Passage:
+    """A stored chunk (anything with ``id``, ``text`` and ``metadata``) as a ``Passage``."""
+    m = chunk.metadata
+    return Passage(
+        id=chunk.id,
+        source=str(m.get("source", "")),
+        title=str(m.get("title", "")),
+        text=chunk.text,
+        start=int(m.get("start", 0)),
+        end=int(m.get("end", len(chunk.text))),
+        score=round(score, 6),
+        outlet=m.get("outlet") or None,
+        date=m.get("date") or None,
+        source_id=str(m.get(SOURCE_ID, "")),
+    )
+
+
+def to_source_info(metadata: dict[str, Any]) -> SourceInfo:
+    """The article a chunk belongs to, from any one of its chunks' metadata."""
+    return SourceInfo(
+        source=str(metadata.get("source", "")),
+        title=str(metadata.get("title", "")),
+        outlet=metadata.get("outlet") or None,
+        date=metadata.get("date") or None,
+        chunks=int(metadata.get("chunk_count", 0)),
+        ingested_at=str(metadata.get("ingested_at", "")),
+        source_id=str(metadata.get(SOURCE_ID, "")),
+    )
