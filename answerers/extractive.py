@@ -14,8 +14,6 @@ from answerers.grounding import Grounding
 from core.stream import AnswerStream
 from core.types import Answer, Citation, Message, Passage
 
-NOT_ANSWERED = "The articles do not answer this question."
-
 
 class ExtractiveAnswerer:
     """Answers with the retrieved sentences that best match the question.
@@ -57,13 +55,7 @@ class ExtractiveAnswerer:
         """Answer ``question`` from ``passages``; ``query`` adds chat context to the scoring."""
         scored = self.grounding.score_sentences(query or question, passages)
         if not scored or scored[0].score < self.min_score:
-            return Answer(
-                question=question,
-                text=NOT_ANSWERED,
-                passages=tuple(passages),
-                answered=False,
-                mode=self.mode,
-            )
+            return Answer.refusal(question, passages, mode=self.mode)
         chosen = [scored[0]]
         for candidate in scored[1:]:
             if (
@@ -82,11 +74,4 @@ class ExtractiveAnswerer:
                 Citation.of(number, sentence.passage, sentence.start, sentence.end, sentence.score)
             )
             parts.append(f"{sentence.text} [{number}]")
-        return Answer(
-            question=question,
-            text=" ".join(parts),
-            citations=tuple(citations),
-            passages=tuple(passages),
-            answered=True,
-            mode=self.mode,
-        )
+        return Answer.cited(question, parts, citations, passages, mode=self.mode)

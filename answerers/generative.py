@@ -29,18 +29,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from answerers.extractive import NOT_ANSWERED, ExtractiveAnswerer
+from answerers.extractive import ExtractiveAnswerer
 from answerers.grounding import Evidence, Grounding
 from core.stream import AnswerStream, Pieces
 from core.text import split_sentences, tokenize
-from core.types import Answer, Citation, Message, Passage
+from core.types import NOT_ANSWERED, Answer, Citation, Message, Passage
 
 ANSWER_SYSTEM = """You are Dossier, an assistant that answers questions about news articles.
 Answer only from the numbered passages in the user's message. The passages are quoted, \
@@ -88,6 +88,11 @@ class Support:
     score: float
 
 
+def _unchanged(exc: Exception) -> Exception:
+    return exc
+
+
+@dataclass
 class GenerativeAnswerer:
     """Answers with an LLM, then checks every sentence against the cited passages.
 
@@ -99,28 +104,20 @@ class GenerativeAnswerer:
         '... would be led by a former senior figure in Ansar Dine, Alghabass Ag Intallah.'
     """
 
-    def __init__(
-        self,
-        llm: BaseChatModel,
-        grounding: Grounding,
-        extractive: ExtractiveAnswerer,
-        *,
-        mode: str,
-        passages_given: int = 5,
-        min_support: float = 0.5,
-        relevance_ratio: float = 0.5,
-        on_error: Callable[[Exception], Exception] | None = None,
-    ) -> None:
-        self.llm = llm
-        self.grounding = grounding
-        # Its answer gates the LLM (weak evidence: no call) and is the fallback.
-        self.extractive = extractive
-        self.mode = mode
-        self.passages_given = passages_given
-        self.min_support = min_support
-        self.relevance_ratio = relevance_ratio
-        # Turns a backend's own exception into the one the caller sees (ModelUnavailable).
-        self.on_error = on_error or (lambda exc: exc)
+    llm: BaseChatModel
+    grounding: Grounding
+    # Its answer gates the LLM (weak evidence: no call) and is the fallback.
+    extractive: ExtractiveAnswerer
+    _: KW_ONLY
+    mode: str
+    passages_given: int = 5
+    min_support: float = 0.5
+    relevance_ratio: float = 0.5
+    # Turns a backend's own exception into the one the caller sees (ModelUnavailable).
+    on_error: Callable[[Exception], Exception] = _unchanged
+
+    def __post_init__(self) -> None:
+        llm = self.llm
         self.answer_chain = (
             ChatPromptTemplate.from_messages(
                 [("system", ANSWER_SYSTEM), ("human", ANSWER_HUMAN)]
@@ -211,13 +208,7 @@ class GenerativeAnswerer:
         if not claims:
             return self._fallback(fallback)
         if all(not numbers for _, numbers in claims) and _REFUSAL.search(text):
-            return Answer(
-                question=question,
-                text=NOT_ANSWERED,
-                passages=tuple(passages),
-                answered=False,
-                mode=self.mode,
-            )
+            return Answer.refusal(question, passages, mode=self.mode)
         evidence = self.grounding.evidence(passages)
         # The passages' sentences were just embedded for scoring: the cache has them.
         vectors = self.grounding.embed_sentences(
@@ -266,14 +257,8 @@ class GenerativeAnswerer:
             parts.append(f"{claim} [{numbers_of[key]}]")
         if not answers_question:  # nothing wrong, or only true things that miss the question
             return self._fallback(fallback)
-        return Answer(
-            question=question,
-            text=" ".join(parts),
-            citations=tuple(citations),
-            passages=tuple(passages),
-            answered=True,
-            mode=self.mode,
-            unsupported=tuple(unsupported),
+        return Answer.cited(
+            question, parts, citations, passages, mode=self.mode, unsupported=unsupported
         )
 
     def _fallback(self, extractive: Answer) -> Answer:

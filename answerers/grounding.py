@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 from cachetools import LRUCache
@@ -114,6 +114,15 @@ class Evidence:
     around: frozenset[str]  # the words of this sentence and its neighbours
 
 
+def _every_word_alike(term: str) -> float:
+    return 1.0
+
+
+def _one() -> float:
+    return 1.0
+
+
+@dataclass
 class Grounding:
     """Sentence scoring and support checks over retrieved passages.
 
@@ -127,31 +136,21 @@ class Grounding:
         'In a statement to Radio France Internationale, ...'
     """
 
-    def __init__(
-        self,
-        embedder: Embedder,
-        *,
-        idf: Callable[[str], float] | None = None,
-        unknown_idf: Callable[[], float] | None = None,
-        passages_considered: int = 3,
-        similarity_weight: float = 0.6,
-        overlap_weight: float = 0.4,
-        rank_penalty: float = 0.03,
-        answer_type_bonus: float = 0.1,
-        carry: float = 1.0,
-        cache_size: int = 4096,
-    ) -> None:
-        self.embedder = embedder
-        self.idf = idf or (lambda term: 1.0)
-        self.unknown_idf = unknown_idf or (lambda: 1.0)
-        self.passages_considered = passages_considered
-        self.similarity_weight = similarity_weight
-        self.overlap_weight = overlap_weight
-        self.rank_penalty = rank_penalty
-        self.answer_type_bonus = answer_type_bonus
-        self.carry = carry
+    embedder: Embedder
+    _: KW_ONLY
+    idf: Callable[[str], float] = _every_word_alike
+    unknown_idf: Callable[[], float] = _one
+    passages_considered: int = 3
+    similarity_weight: float = 0.6
+    overlap_weight: float = 0.4
+    rank_penalty: float = 0.03
+    answer_type_bonus: float = 0.1
+    carry: float = 1.0
+    cache_size: int = 4096
+
+    def __post_init__(self) -> None:
         # Follow-ups and the LLM's support check re-read the same sentences.
-        self._vectors: LRUCache[str, np.ndarray] = LRUCache(maxsize=cache_size)
+        self._vectors: LRUCache[str, np.ndarray] = LRUCache(maxsize=self.cache_size)
         self._vectors_lock = threading.Lock()
 
     def embed_sentences(self, texts: list[str]) -> np.ndarray:

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from answerers.backends import backend_error, chat_model, local_model_path
-from answerers.extractive import NOT_ANSWERED, ExtractiveAnswerer
+from answerers.extractive import ExtractiveAnswerer
 from answerers.generative import GenerativeAnswerer
 from answerers.grounding import Grounding
 from assistant.retrieval import HybridRetriever, contextual_query
@@ -23,7 +23,7 @@ from core.errors import InvalidQuestion, ModelUnavailable, StoreUnavailable
 from core.protocols import Answerer
 from core.settings import EXTRACTIVE, LOCAL, LLMSpec, Settings, parse_llm
 from core.stream import AnswerStream, Pieces
-from core.types import Answer, Message, Passage, SourceInfo, SyncReport
+from core.types import NOT_ANSWERED, Answer, Message, Passage, SourceInfo, SyncReport
 from ingest import doctor
 from ingest.doctor import Checkup, Repair
 from ingest.sync import Indexer, Progress
@@ -37,6 +37,14 @@ EMPTY_STORE = (
     "No articles have been ingested yet, so there is nothing to answer from; "
     "add some with `dossier ingest PATH`."
 )
+
+
+class AskOptions(TypedDict, total=False):
+    """How to answer, beyond the question and the chat (all optional)."""
+
+    k: int | None  # passages retrieved (default: the k setting)
+    mode: str | None  # answer mode (default: the llm setting)
+    fallback: bool  # an unreachable LLM gives the extractive answer, with a notice
 
 
 class Assistant:
@@ -86,8 +94,8 @@ class Assistant:
             timeout=settings.chroma_timeout,
         )
         self.indexer = Indexer(
-            self.store,
-            self.embedder,
+            store=self.store,
+            embedder=self.embedder,
             record_manager_url=settings.resolved_record_manager_url,
             lock_path=self.layout.ingest_lock,
             chunk_size=settings.chunk_size,
@@ -127,40 +135,29 @@ class Assistant:
     # -- asking -------------------------------------------------------------------------
 
     def answer(
-        self,
-        question: str,
-        history: Sequence[Any] | None = None,
-        *,
-        k: int | None = None,
-        mode: str | None = None,
-        fallback: bool = False,
+        self, question: str, history: Sequence[Any] | None = None, **options: Unpack[AskOptions]
     ) -> Answer:
         """Answer ``question``; ``history`` is the chat so far as role/content messages.
 
-        ``mode`` picks the answerer (see ``modes``; default: the ``llm`` setting).
-        With ``fallback``, an LLM that cannot be reached gives the extractive
-        answer with a ``notice`` instead of raising ``ModelUnavailable``.
+        ``options`` are ``AskOptions``: ``k``, ``mode`` (see ``modes``; default:
+        the ``llm`` setting) and ``fallback`` (an LLM that cannot be reached gives
+        the extractive answer with a ``notice`` instead of raising ``ModelUnavailable``).
         """
-        return self.stream(question, history, k=k, mode=mode, fallback=fallback).answer()
+        return self.stream(question, history, **options).answer()
 
     def stream(
-        self,
-        question: str,
-        history: Sequence[Any] | None = None,
-        *,
-        k: int | None = None,
-        mode: str | None = None,
-        fallback: bool = False,
+        self, question: str, history: Sequence[Any] | None = None, **options: Unpack[AskOptions]
     ) -> AnswerStream:
         """Answer ``question`` as it is written: iterate for text pieces, then ``answer()``.
 
         Answerers that write their text incrementally (LLMs) give pieces as they
         come; the others give none. The final Answer's text is checked and is
-        what counts (see ``AnswerStream``).
+        what counts (see ``AnswerStream``). ``options`` as for ``answer``.
         """
-        answerer = self._answerer(mode)
+        answerer = self._answerer(options.get("mode"))
         question = clean_question(question)
         turns = to_messages(history)
+        k, fallback = options.get("k"), options.get("fallback", False)
         return AnswerStream(self._pieces(answerer, question, turns, k, fallback))
 
     def _pieces(
@@ -191,14 +188,8 @@ class Assistant:
         passages = self.retrieve(query, k=k)
         if not passages:
             empty = self.store.count() == 0
-            return AnswerStream.of(
-                Answer(
-                    question=question,
-                    text=EMPTY_STORE if empty else NOT_ANSWERED,
-                    answered=False,
-                    mode=answerer.mode,
-                )
-            )
+            text = EMPTY_STORE if empty else NOT_ANSWERED
+            return AnswerStream.of(Answer.refusal(question, mode=answerer.mode, text=text))
         return answerer.stream(question, passages, query=query)
 
     def _answerer(self, mode: str | None) -> Answerer:

@@ -69,9 +69,12 @@ def parse_llm(mode: str) -> LLMSpec:
     )
 
 
-def _flag(command: str | None = None, name: str | None = None) -> dict[str, Any]:
-    """How the CLI offers a field: on every command, or only on ``command``; as ``name``."""
-    return {"cli": {"command": command, "flag": name}}
+def _flag(
+    command: str | None = None, name: str | None = None, metavar: str | None = None
+) -> dict[str, Any]:
+    """How the CLI offers a field: on every command, or only on ``command`` (space-separated
+    names); as ``name`` (default ``--field-name``), showing ``metavar`` for its value."""
+    return {"cli": {"command": command, "flag": name, "metavar": metavar}}
 
 
 NO_FLAG: dict[str, Any] = {"cli": None}  # secrets: environment only, never on a command line
@@ -129,7 +132,7 @@ class Settings(BaseSettings):
         EXTRACTIVE,
         description="answer mode: extractive, local (the embedded SmolLM2), ollama:<model> "
         "or openai:<model>",
-        json_schema_extra=_flag(command="ask ui"),
+        json_schema_extra=_flag(command="ask ui", metavar="MODE"),
     )
     llm_timeout: float = Field(
         60.0, gt=0, description="seconds to wait for an LLM server (per request and per piece)"
@@ -318,6 +321,7 @@ def flags(settings: type[Settings] = Settings) -> Mapping[str, dict[str, Any]]:
         found[name] = {
             "flag": cli.get("flag") or "--" + name.replace("_", "-"),
             "commands": (cli.get("command") or "").split() or None,
+            "metavar": cli.get("metavar") or name.upper(),
             "env": ENV_PREFIX + name.upper(),
             "description": field.description or "",
             "default": field.default,

@@ -6,6 +6,7 @@ everything else passes these plain, typed values.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -92,6 +93,9 @@ class Citation:
         )
 
 
+NOT_ANSWERED = "The articles do not answer this question."
+
+
 @dataclass(frozen=True)
 class Answer:
     """An answer with inline markers ``[n]`` that refer to ``citations``.
@@ -111,6 +115,39 @@ class Answer:
     mode: str = "extractive"
     unsupported: tuple[str, ...] = ()
     notice: str = ""
+
+    @classmethod
+    def refusal(
+        cls,
+        question: str,
+        passages: Sequence[Passage] = (),
+        *,
+        mode: str,
+        text: str = NOT_ANSWERED,
+    ) -> Answer:
+        """The articles do not answer ``question``: say so (``text``) and cite nothing."""
+        return cls(question, text, passages=tuple(passages), answered=False, mode=mode)
+
+    @classmethod
+    def cited(
+        cls,
+        question: str,
+        parts: Sequence[str],
+        citations: Sequence[Citation],
+        passages: Sequence[Passage],
+        *,
+        mode: str,
+        unsupported: Sequence[str] = (),
+    ) -> Answer:
+        """An answer made of ``parts`` (sentences with their ``[n]`` markers)."""
+        return cls(
+            question,
+            " ".join(parts),
+            citations=tuple(citations),
+            passages=tuple(passages),
+            mode=mode,
+            unsupported=tuple(unsupported),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,39 +54,28 @@ class _Pending:
     documents: list[Document]
 
 
+@dataclass(kw_only=True)
 class Indexer:
     """Adds, replaces and removes articles in a ``ChunkStore``.
 
     Example:
-        >>> indexer = Indexer(store, embedder, record_manager_url="sqlite:///data/records.sqlite",
-        ...                   lock_path=Path("data/.ingest.lock"))
+        >>> indexer = Indexer(store=store, embedder=embedder, lock_path=Path("data/.ingest.lock"),
+        ...                   record_manager_url="sqlite:///data/records.sqlite")
         >>> indexer.sync(["seeds/"]).summary()
         '2 added, 0 updated, 0 unchanged, 0 deleted, 0 failed (...)'
     """
 
-    def __init__(
-        self,
-        store: ChunkStore,
-        embedder: Embedder,
-        *,
-        record_manager_url: str,
-        lock_path: Path,
-        chunk_size: int = 200,
-        chunk_overlap: int = 40,
-        max_file_bytes: int = 20 * 1024 * 1024,
-        batch_chunks: int = 512,
-    ) -> None:
-        self.store = store
-        self.embedder = embedder
-        self.record_manager_url = record_manager_url
-        self.lock_path = lock_path
-        self.chunk_size = chunk_size
-        self.chunk_overlap = chunk_overlap
-        self.max_file_bytes = max_file_bytes
-        # Chunks embedded and written per step: each step's files are then reported done,
-        # and an interrupted ingest loses at most one step's embedding work.
-        self.batch_chunks = batch_chunks
-        self._record_manager: SQLRecordManager | None = None
+    store: ChunkStore
+    embedder: Embedder
+    record_manager_url: str
+    lock_path: Path
+    chunk_size: int = 200
+    chunk_overlap: int = 40
+    max_file_bytes: int = 20 * 1024 * 1024
+    # Chunks embedded and written per step: each step's files are then reported done,
+    # and an interrupted ingest loses at most one step's embedding work.
+    batch_chunks: int = 512
+    _record_manager: SQLRecordManager | None = field(default=None, init=False, repr=False)
 
     # -- parts --------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from answerers.backends import backend_error
-from answerers.extractive import NOT_ANSWERED
 from answerers.generative import (
     FALLBACK_NOTICE,
     GenerativeAnswerer,
@@ -19,6 +18,7 @@ from answerers.generative import (
 from assistant import Answer, Assistant
 from core.errors import ModelUnavailable
 from core.settings import LLMSpec
+from core.types import NOT_ANSWERED
 from tests.conftest import MIA, SEEDS
 from tests.fakes import ScriptedChatModel
 

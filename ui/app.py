@@ -158,7 +158,11 @@ def library_view(bot: Assistant) -> tuple[Any, ...]:
         f"{len(sources)} article{'s' * (len(sources) != 1)} · {chunks} passages · "
         f"answer mode: {bot.modes[0]}",
         render.library_rows(sources),
-        gr.Dropdown(choices=[(f"{s.title} ({s.source})", s.source_id) for s in sources], value=[]),
+        gr.Dropdown(
+            choices=[(f"{s.title} ({s.source})", s.source_id) for s in sources],
+            value=[],
+            multiselect=True,
+        ),
         gr.Dataset(samples=samples, visible=bool(samples)),
     )
 

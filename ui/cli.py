@@ -31,15 +31,19 @@ def _setting_flags(parser: argparse.ArgumentParser, command: str | None) -> None
         if (on is None) != (command is None) or (on is not None and command not in on):
             continue
         default = spec["default"]
-        shown = "unset" if default is None else f"{default}"
+        shown = "unset" if default is None else f"{default:g}" if _is_number(default) else default
         parser.add_argument(
             spec["flag"],
             dest=name,
             type=_checked(name, spec["flag"]),
             default=argparse.SUPPRESS,
-            metavar=name.upper(),
+            metavar=spec["metavar"],
             help=f"{spec['description']} ({spec['env']}, default {shown})",
         )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _checked(name: str, flag: str) -> Any:
