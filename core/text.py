@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import re
 
-_ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st mt ft gen col lt sgt capt cmdr adm gov sen rep pres rev
-    hon inc ltd co corp dept univ vs etc al fig no nos vol approx est jan feb mar apr jun
-    jul aug sep sept oct nov dec mon tue tues wed thu thurs fri sat sun u.s u.k u.n e.g i.e
-    a.m p.m""".split()
+# Titles stand before a name ("Dr. Moreno", "Gov. Newsom"), so they never end a sentence.
+_TITLES = frozenset(
+    """mr mrs ms dr prof st mt ft gen col lt maj sgt cpl capt cmdr adm gov govs sen sens rep
+    reps pres rev hon det supt insp atty""".split()
 )
+# Other abbreviations usually run on, but can end a sentence ("... Apple Inc. The ...").
+_ABBREVIATIONS = frozenset(
+    """sr jr inc ltd co corp dept univ vs etc al fig vol approx est jan feb mar apr jun jul aug
+    sep sept oct nov dec mon tue tues thu thurs fri u.s u.k u.n e.g i.e a.m p.m""".split()
+)
+# Everyday words that are abbreviations only before a number: "No. 2", but "voted no. The".
+_BEFORE_NUMBER = frozenset("no nos wed sat sun".split())
 # A sentence ends at . ! ? (plus closing quotes/brackets) followed by space and a capital,
 # digit or opening quote.
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
@@ -54,8 +60,17 @@ def _is_abbreviation(line: str, dot: int) -> bool:
     if not word:
         return False
     token = word.group(1).lower()
+    following = re.match(r"[.!?…]*[\"'”’)\]]*\s+[\"'“‘(\[]?(\w+)", line[dot:])
+    next_word = following.group(1) if following else ""
+    if token in _BEFORE_NUMBER:
+        return next_word[:1].isdigit()
+    if token in _TITLES:
+        return True
     # Single letters are initials ("J. K. Rowling"); dotted words are acronyms ("U.S.").
-    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or "." in token
+    if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or "." in token:
+        # A capitalised function word after it opens a new sentence: "... to the U.S. The ...".
+        return not (len(next_word) > 1 and next_word.lower() in STOPWORDS)
+    return False
 
 
 def _add_span(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:

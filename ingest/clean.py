@@ -1,9 +1,10 @@
 """Turn a page's text into the story: drop site furniture, find headline, outlet and date.
 
 Pure functions over strings. The rules are general shapes of web-page furniture
-(navigation lines, ad markers, promo lines, taglines before the headline, photo
-captions), not a list of particular sites' strings. They only ever remove whole
-short lines, so a clean article passes through unchanged.
+(navigation lines, ad markers, promo lines, embedded-video blocks, taglines before
+the headline, photo captions and credits, the dateline that opens a wire story),
+not a list of particular sites' strings. They remove whole short lines, and only
+the dateline from inside a paragraph, so a clean article passes through unchanged.
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ _CAPTION = re.compile(
     \ ?(?:photo)?/)""",
     re.IGNORECASE | re.VERBOSE,
 )
+# A photo credit on a line of its own: "Mario Tama/Getty Images", "Evan Vucci/AP".
+_CREDIT_LINE = re.compile(
+    r"^[A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*){0,3}/[A-Z][\w.&'’-]*(?:\s[A-Z][\w.&'’-]*){0,3}$"
+)
 _PHOTO_CREDIT_TAIL = re.compile(r"\((?:AP|AFP|Reuters|EPA|Getty Images?)(?: Photo)?/[^)]*\)\s*$")
 _COPYRIGHT = re.compile(
     r"^(?:©|\(c\)|copyright)\s*(?:©\s*)?\d{4}(?:\s*[-–]\s*\d{4})?\s*(?:by\s+)?"
@@ -63,10 +68,43 @@ _COPYRIGHT = re.compile(
     re.IGNORECASE,
 )
 _SOURCE_LINE = re.compile(r"^(?:source|publisher|published by)\s*:\s*([^\n]{2,60})$", re.IGNORECASE)
-_WIRE_DATELINE = re.compile(
-    r"^[A-Z][A-Za-z .,'’-]{1,60}\((Reuters|AP|AFP|Associated Press|Agence France-Presse|"
-    r"Bloomberg|UPI|dpa|Xinhua)\)\s*[-–—]"
+# An embedded video player: its labels, then the video's title, then "01:45 - Source: CNN".
+_VIDEO_MARKER = re.compile(
+    r"""^(?:video\ ad\ feedback|ad\ feedback|now\ playing|up\ next|play(?:ing)?\ video
+    |watch\ (?:the\ )?video|see\ (?:all|more)\ videos|more\ videos|replay|video)$""",
+    re.IGNORECASE | re.VERBOSE,
 )
+_VIDEO_SOURCE = re.compile(
+    r"^(?:\d{1,2}:\d{2}(?::\d{2})?\s*)?[-–—]\s*source\s*:.{0,60}$", re.IGNORECASE
+)
+# Between its labels and its source line a player shows a title and perhaps a duration.
+_VIDEO_BLOCK_UNITS = 4
+_VIDEO_TITLE_WORDS = 25
+
+# The dateline that opens a story: "KIDAL, Mali (AP) —", "LONDON, Jan 5 (Reuters) -",
+# "(CNN) --", "Washington CNN —", "LONDON —". It names the outlet, but it is neither the
+# headline nor part of the first sentence.
+_DASH = r"(?:\s*(?:--|[—–])\s*|\s+-\s+|\s*-$)"
+_DATELINES = (
+    # A capitalised place (words, commas, a date), then the outlet in brackets.
+    re.compile(
+        r"^(?:[A-Z][\w.'’-]*(?:,?\s+[A-Z0-9][\w.'’-]*){0,5}\s*)?"
+        r"\((?P<outlet>[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,3})\)" + _DASH
+    ),
+    # A capitalised place, then the outlet in capitals: "New York CNN —".
+    re.compile(r"^[A-Z][a-z][\w.'’-]*(?:,?\s+[A-Z][\w.'’-]*){0,3}\s+(?P<outlet>[A-Z]{2,})" + _DASH),
+    # A place (or outlet) in capitals, perhaps with its region: "KIDAL, Mali —", "CNN —".
+    re.compile(
+        r"^(?=[A-Z.'’ -]*[A-Z]{3})[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+){0,3}"
+        r"(?:,\s+[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2})?" + _DASH
+    ),
+)
+# The dateline opens one of the first paragraphs (after the headline, a byline, a date).
+_DATELINE_WITHIN = 6
+# Pages that set the dateline in its own boxes break it over short lines: "New York", "CNN", "—".
+# Those lines are looked for among the page's first units, furniture included.
+_DATELINE_PIECES = 3
+_DATELINE_PIECES_WITHIN = 24
 
 _MONTHS = {
     m: i + 1
@@ -172,16 +210,30 @@ def clean_article(
         >>> c.title, c.text
         ('Rain hits town', 'Rain hits town\\n\\nRain hit the town on Monday.')
     """
-    units = split_units(normalize(text))
     removed: list[str] = []
+    units = _join_dateline(_drop_video_blocks(split_units(normalize(text)), removed))
     found_outlet = outlet
     found_date = _parse_date(date_hint) if date_hint else None
 
-    kept: list[str] = []
-    for unit in _drop_repeated_captions(units, removed):
+    story: list[str] = []
+    # Captions kept as content, each with the number of story units above it.
+    captions: list[tuple[int, str]] = []
+    dateline: str | None = None
+    dateline_outlet: str | None = None
+    for unit, repeated in _collapse_repeats(units, removed):
         kind = _furniture_kind(unit)
         if kind is None:
-            kept.append(unit)
+            if repeated and _ends_sentence(unit):
+                # A sentence shown twice is a photo's caption (and its alt text). One copy is
+                # content: captions carry names and dates.
+                captions.append((len(story), unit))
+                continue
+            if dateline is None and len(story) < _DATELINE_WITHIN:
+                dateline, dateline_outlet, unit = _split_dateline(unit)
+                if dateline:
+                    removed.append(dateline)
+            if unit:
+                story.append(unit)
             continue
         removed.append(unit)
         if kind == "promo" and not found_outlet:
@@ -194,21 +246,16 @@ def clean_article(
                 found_outlet = match.group(1).strip()
         elif kind == "date" and not found_date:
             found_date = _parse_date(unit)
+    found_outlet = found_outlet or dateline_outlet
 
-    headline_at = _find_headline(kept)
+    headline_at = _find_headline(story)
     if headline_at is not None:
         # Short lines above the headline (taglines, section names) are the site's, not the story's.
-        for unit in kept[:headline_at]:
-            removed.append(unit)
-        kept = kept[headline_at:]
-    found_title = title or (kept[0] if headline_at is not None else None)
-
-    if not found_outlet and kept:
-        for unit in kept[:4]:
-            match = _WIRE_DATELINE.match(unit)
-            if match:
-                found_outlet = match.group(1)
-                break
+        removed.extend(story[:headline_at])
+        story = story[headline_at:]
+        captions = [(max(0, above - headline_at), caption) for above, caption in captions]
+    found_title = title or (story[0] if headline_at is not None else None)
+    kept = _place_captions(story, captions, lead_from=0 if headline_at is None else 1)
 
     return CleanedText(
         text="\n\n".join(kept),
@@ -235,27 +282,119 @@ def _furniture_kind(unit: str) -> str | None:
             return "promo"
     if words <= 80 and (_CAPTION.match(unit) or _PHOTO_CREDIT_TAIL.search(unit)):
         return "caption"
+    if words <= 8 and _CREDIT_LINE.match(unit):
+        return "caption"
     return None
 
 
-def _drop_repeated_captions(units: list[str], removed: list[str]) -> list[str]:
-    """Drop a unit that is repeated verbatim right after itself, both copies.
+def _drop_video_blocks(units: list[str], removed: list[str]) -> list[str]:
+    """Drop embedded video players: their labels, the video's title and its source line.
+
+    A player shows as "Video Ad Feedback" or "Now playing", then the video's short
+    title, then "01:45 - Source: CNN". None of it is the story, and a video's title
+    must not become an answer.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(units):
+        unit = units[i]
+        if _VIDEO_MARKER.match(unit):
+            # The block runs to its source line when one closes it within a few short lines.
+            end = i
+            for j in range(i + 1, min(i + 1 + _VIDEO_BLOCK_UNITS, len(units))):
+                if len(units[j].split()) > _VIDEO_TITLE_WORDS:
+                    break
+                if _VIDEO_SOURCE.match(units[j]):
+                    end = j
+                    break
+            removed.extend(units[i : end + 1])
+            i = end + 1
+            continue
+        if _VIDEO_SOURCE.match(unit):
+            # A player without its labels: the video's title is the short line just above.
+            if out and len(out[-1].split()) <= _VIDEO_TITLE_WORDS and not _ends_sentence(out[-1]):
+                removed.append(out.pop())
+            removed.append(unit)
+        else:
+            out.append(unit)
+        i += 1
+    return out
+
+
+def _collapse_repeats(units: list[str], removed: list[str]) -> list[tuple[str, bool]]:
+    """Keep one copy of a unit repeated verbatim back to back, and say it was repeated.
 
     Pages scraped with an image's caption and its alt text (or a caption shown
     twice) repeat it verbatim back to back; a story never does.
     """
-    out: list[str] = []
+    out: list[tuple[str, bool]] = []
     i = 0
     while i < len(units):
         j = i
         while j + 1 < len(units) and units[j + 1] == units[i]:
             j += 1
-        if j > i:
-            removed.extend(units[i : j + 1])
-        else:
-            out.append(units[i])
+        removed.extend(units[i + 1 : j + 1])
+        out.append((units[i], j > i))
         i = j + 1
     return out
+
+
+def _split_dateline(unit: str) -> tuple[str | None, str | None, str]:
+    """``(dateline, outlet, rest)`` of a unit that opens with a dateline, else ``(None, None, unit)``.
+
+    The rest is a paragraph (it opens and ends like a sentence, so a headline such as
+    "NATO — Allies meet" keeps its first word), or nothing when the dateline stands
+    on its own line.
+    """
+    for pattern in _DATELINES:
+        match = pattern.match(unit)
+        if not match:
+            continue
+        rest = unit[match.end() :].lstrip()
+        if rest and not (re.match(r"[\"'“‘(\[]?[A-Z0-9]", rest) and _ends_sentence(rest)):
+            continue
+        outlet = match.groupdict().get("outlet")
+        return match.group().strip(), outlet, rest
+    return None, None, unit
+
+
+def _join_dateline(units: list[str]) -> list[str]:
+    """The units with a dateline broken over short lines joined back into one line."""
+    for i in range(min(len(units), _DATELINE_PIECES_WITHIN)):
+        for count in range(_DATELINE_PIECES, 1, -1):
+            pieces = units[i : i + count]
+            if len(pieces) < count or any(len(piece.split()) > 4 for piece in pieces):
+                continue
+            joined = " ".join(pieces)
+            dateline, _, rest = _split_dateline(joined)
+            if dateline and not rest:
+                return [*units[:i], joined, *units[i + count :]]
+    return units
+
+
+def _place_captions(story: list[str], captions: list[tuple[int, str]], lead_from: int) -> list[str]:
+    """The story with each caption back in its place, but never above the lead paragraph.
+
+    An image above the story would otherwise make its caption the first line or
+    the lead. The lead is the first unit from ``lead_from`` that ends like a
+    sentence (a byline above it does not).
+    """
+    lead = next((i for i in range(lead_from, len(story)) if _ends_sentence(story[i])), lead_from)
+    after: dict[int, list[str]] = {}  # story index -> the captions that follow that unit
+    for above, caption in captions:
+        after.setdefault(max(above - 1, lead), []).append(caption)
+    out: list[str] = []
+    for i, unit in enumerate(story):
+        out.append(unit)
+        out.extend(after.pop(i, []))
+    # A story too short to have a lead keeps its captions at the end.
+    for left in after.values():
+        out.extend(left)
+    return out
+
+
+def _ends_sentence(unit: str) -> bool:
+    return bool(re.search(r"[.!?][\"'”’)\]]*$", unit))
 
 
 def _content_words(text: str) -> set[str]:

@@ -107,3 +107,18 @@ def test_a_story_sentence_that_mentions_advertising_is_kept():
     cleaned = clean_article(page)
     assert "Advertisement revenue rose" in cleaned.text
     assert cleaned.removed == ("Advertisement",)
+
+
+def test_a_line_repeated_back_to_back_is_kept_once():
+    page = (
+        "Harbour wall to be rebuilt\nHarbour wall to be rebuilt\n\nThe town council voted on "
+        "Tuesday to rebuild the harbour wall.\n\nWork starts in spring."
+    )
+    cleaned = clean_article(page)
+    assert cleaned.title == "Harbour wall to be rebuilt"
+    assert cleaned.text.split("\n\n") == [
+        "Harbour wall to be rebuilt",
+        "The town council voted on Tuesday to rebuild the harbour wall.",
+        "Work starts in spring.",
+    ]
+    assert cleaned.removed == ("Harbour wall to be rebuilt",)
