@@ -9,7 +9,7 @@ QUESTION ?= Who leads the Islamic Movement for Azawad?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run ask test bench lint clean
+.PHONY: setup run ask test bench train-reader lint clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,11 @@ test: setup
 # benchmarks/results/{results.json,report.md,*.png}.
 bench: setup
 	$(BIN)/python -m benchmarks.run
+
+# Train the reader on the SQuAD articles in ../shared/data/squad and ship it into
+# answerers/models/reader (about 30 minutes on 2 cores; make run and make test never retrain).
+train-reader: setup
+	$(BIN)/python -m training.train_reader
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

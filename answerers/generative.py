@@ -4,11 +4,12 @@ The chain (LangChain LCEL, ``prompt | model | StrOutputParser``):
 
 1. A follow-up question is rewritten into a standalone one from the chat
    history (``condense``), so retrieval finds what "it" and "he" refer to.
-2. The extractive answerer scores the retrieved sentences first. When even the
-   best one is a weak match the answer is "not in the articles" and the LLM is
-   never called; its answer is also the fallback below.
-3. The LLM gets the passages as numbered, quoted, untrusted material and writes
-   an answer with ``[n]`` markers, streamed piece by piece.
+2. The extractive answerer (the trained reader) reads the passages first. When
+   it finds no answer, the answer is "not in the articles" and the LLM is never
+   called; its answer is also the fallback below.
+3. The LLM gets the passages as numbered, quoted, untrusted material, and the
+   reader's short answer as evidence, and writes an answer with ``[n]``
+   markers, streamed piece by piece.
 4. ``verify`` then resolves the markers: a marker to a passage that was not
    given is dropped; each sentence must be supported by a sentence of a passage
    it cites (embedding similarity and idf-weighted word overlap, and every name
@@ -52,7 +53,7 @@ If the passages do not contain the answer, reply exactly: {refusal}"""
 
 ANSWER_HUMAN = """Passages:
 {passages}
-
+{evidence}
 Question: {question}"""
 
 CONDENSE_SYSTEM = """Rewrite the user's last question as one standalone question that \
@@ -174,7 +175,11 @@ class GenerativeAnswerer:
         written = []
         try:
             for piece in self.answer_chain.stream(
-                {"passages": format_passages(given), "question": query or question}
+                {
+                    "passages": format_passages(given),
+                    "evidence": reader_evidence(extractive, given),
+                    "question": query or question,
+                }
             ):
                 if piece:
                     written.append(piece)
@@ -304,6 +309,19 @@ def split_claims(text: str) -> list[tuple[str, list[int]]]:
         seen.add(claim.lower())
         claims.append((claim, list(dict.fromkeys(numbers))))
     return claims
+
+
+def reader_evidence(extractive: Answer, given: Sequence[Passage]) -> str:
+    """The reader's short answer, as a line for the prompt ("" when it found none there)."""
+    span = extractive.span
+    if span is None:
+        return ""
+    cited = next(c for c in extractive.citations if c.number == span.citation)
+    for number, p in enumerate(given, start=1):
+        if p.source == cited.source and p.start == cited.passage_start:
+            text = " ".join(span.text.split()).replace('"', "'")
+            return f'\nA reading model found this short answer in passage {number}: "{text}"\n'
+    return ""
 
 
 def format_passages(passages: Sequence[Passage]) -> str:

@@ -92,6 +92,7 @@ class ScoredSentence:
     similarity: float
     overlap: float
     score: float
+    answer_type: bool = False  # the question asks for a date, number or name, and this has one
 
     @property
     def article(self) -> str:
@@ -221,10 +222,11 @@ class Grounding:
                 + self.overlap_weight * overlap
                 - self.rank_penalty * rank
             )
-            if wanted and _has_new(wanted[0], text, question):
+            typed = bool(wanted) and _has_new(wanted[0], text, question)
+            if typed:
                 score += self.answer_type_bonus
             scored.append(
-                ScoredSentence(passage, rank, start, end, text, similarity, overlap, score)
+                ScoredSentence(passage, rank, start, end, text, similarity, overlap, score, typed)
             )
         scored.sort(key=lambda s: -s.score)
         return scored

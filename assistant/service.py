@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import shutil
 import threading
 import unicodedata
@@ -16,10 +17,19 @@ from answerers.backends import backend_error, chat_model, local_model_path
 from answerers.extractive import ExtractiveAnswerer
 from answerers.generative import GenerativeAnswerer
 from answerers.grounding import Grounding
+from answerers.ranker import Ranker
+from answerers.reader import Reader
 from assistant.retrieval import HybridRetriever, contextual_query
 from assistant.uploads import store_uploads
 from core.chat import to_messages
-from core.errors import InvalidQuestion, ModelUnavailable, StoreUnavailable
+from core.errors import (
+    AmbiguousName,
+    InvalidQuestion,
+    ModelUnavailable,
+    NoDataDirectory,
+    NotWritable,
+    StoreUnavailable,
+)
 from core.protocols import Answerer
 from core.settings import EXTRACTIVE, LOCAL, LLMSpec, Settings, parse_llm
 from core.stream import AnswerStream, Pieces
@@ -54,6 +64,12 @@ class Assistant:
     by every Assistant in the process. Settings not given here come from the
     ``DOSSIER_*`` environment variables.
 
+    Writing (``ingest``, ``add_uploads``, ``rebuild``) makes the data directory
+    when there is none; reading never does: ``sources``, ``retrieve``, ``delete``
+    and ``check`` raise ``NoDataDirectory``, and ``answer`` says nothing has
+    been ingested yet. ``create=True`` makes it at once (the web app lists its
+    library before anything is ingested).
+
     Example:
         >>> from assistant import Assistant
         >>> bot = Assistant(data_dir="data")
@@ -73,6 +89,7 @@ class Assistant:
         data_dir: str | Path | None = None,
         *,
         settings: Settings | None = None,
+        create: bool = False,
         **overrides: Any,
     ) -> None:
         if settings is None:
@@ -106,11 +123,13 @@ class Assistant:
         self.retriever = HybridRetriever(self.store, self.embedder)
         keyword = self.retriever.keyword
         self.grounding = Grounding(self.embedder, idf=keyword.idf, unknown_idf=keyword.max_idf)
-        self.extractive = ExtractiveAnswerer(self.grounding)
+        self.extractive = ExtractiveAnswerer(self.grounding, Reader(), Ranker())
         # LLM answerers are made on first use: building one may need a key or a server.
         self.answerers: dict[str, Answerer] = {self.extractive.mode: self.extractive}
         self._answerers_lock = threading.Lock()
         self.default_mode = parse_llm(settings.llm).mode
+        if create:
+            self._open_data_dir(write=True)
 
     @property
     def modes(self) -> list[str]:
@@ -128,8 +147,10 @@ class Assistant:
         return f"Assistant(data_dir={str(self.settings.data_dir)!r}, store={self.store.where!r})"
 
     def warm_up(self) -> None:
-        """Load the model and the keyword index now rather than on the first question."""
+        """Load the models and the keyword index now rather than on the first question."""
+        self._open_data_dir(write=False)
         self.embedder.embed_query("warm up")
+        self.extractive.reader.read("warm up", ["Warm up."])
         self.retriever.refresh()
 
     # -- asking -------------------------------------------------------------------------
@@ -185,6 +206,8 @@ class Assistant:
         query = answerer.condense(question, turns) if turns else None
         if query is None or len(query) > MAX_QUESTION_CHARS:
             query = contextual_query(question, turns)
+        if self._data_dir_missing():  # nothing ingested yet, and asking must not make one
+            return AnswerStream.of(Answer.refusal(question, mode=answerer.mode, text=EMPTY_STORE))
         passages = self.retrieve(query, k=k)
         if not passages:
             empty = self.store.count() == 0
@@ -231,6 +254,7 @@ class Assistant:
         k = self.settings.k if k is None else k
         if not 1 <= k <= 100:
             raise InvalidQuestion(f"k must be between 1 and 100, got {k}")
+        self._open_data_dir(write=False)
         return self.retriever.retrieve(query, k)
 
     # -- the collection -----------------------------------------------------------------
@@ -241,27 +265,53 @@ class Assistant:
         """Add new and changed articles from files and folders; ``prune`` drops vanished ones."""
         if isinstance(paths, str | Path):
             paths = [paths]
+        self._open_data_dir(write=True)
         report = self.indexer.sync(list(paths), prune=prune, progress=progress)
         self.retriever.refresh()
         return report
 
     def sources(self) -> list[SourceInfo]:
         """The ingested articles."""
+        self._open_data_dir(write=False)
         return self.indexer.sources()
 
-    def delete(self, sources: Iterable[str]) -> int:
-        """Remove articles by file name, path or id; returns the number of chunks removed.
+    def matching(self, names: Iterable[str], all_matches: bool = False) -> dict[str, list[str]]:
+        """The ``source_id`` of every stored article each of ``names`` means (none: unknown).
 
-        An uploaded article's stored copy leaves ``DATA_DIR/uploads`` too; files
-        ingested from elsewhere are the user's own and are never touched.
+        A ``source_id`` (the full path ``dossier sources --json`` shows) means its
+        one article. A file name or relative path means every article it names;
+        when that is more than one, ``AmbiguousName`` lists them unless
+        ``all_matches`` says every match is meant.
         """
-        wanted = set(sources)
-        wanted_paths = {str(Path(w).resolve()) for w in wanted}
-        ids = [
-            s.source_id
-            for s in self.sources()
-            if s.source_id in wanted or s.source in wanted or s.source_id in wanted_paths
-        ]
+        stored = self.sources()
+        ids = {s.source_id for s in stored}
+        found: dict[str, list[str]] = {}
+        for name in names:
+            if name in ids:
+                found[name] = [name]
+                continue
+            path = str(Path(name).resolve())
+            found[name] = [s.source_id for s in stored if name == s.source or s.source_id == path]
+        ambiguous = {name: matches for name, matches in found.items() if len(matches) > 1}
+        if ambiguous and not all_matches:
+            name, matches = next(iter(ambiguous.items()))
+            raise AmbiguousName(
+                f"{name!r} matches {len(matches)} articles: {', '.join(matches)}; give the full "
+                "path of the one to delete, or delete them all with "
+                f"`dossier delete --all {shlex.quote(name)}`"
+            )
+        return found
+
+    def delete(self, sources: Iterable[str], all_matches: bool = False) -> int:
+        """Remove articles by ``source_id``, file name or path; returns the chunks removed.
+
+        Nothing is removed when a name matches several articles and
+        ``all_matches`` is False (``AmbiguousName``, see ``matching``). An uploaded
+        article's stored copy leaves ``DATA_DIR/uploads`` too; files ingested from
+        elsewhere are the user's own and are never touched.
+        """
+        found = self.matching(sources, all_matches)
+        ids = sorted({source_id for matches in found.values() for source_id in matches})
         removed = self.indexer.delete(ids)
         self.retriever.refresh()
         uploads = self.layout.uploads.resolve()
@@ -278,6 +328,7 @@ class Assistant:
 
         Every file gets a result: added, updated, unchanged, or failed with the reason.
         """
+        self._open_data_dir(write=True)
         stored, refused = store_uploads(self.layout.uploads, files, self.settings.max_file_bytes)
         report = self.ingest(stored, progress=progress) if stored else SyncReport()
         return replace(report, files=tuple(refused) + report.files)
@@ -286,11 +337,13 @@ class Assistant:
 
     def check(self) -> Checkup:
         """Whether the record manager, Chroma and the keyword index agree (``dossier doctor``)."""
+        self._open_data_dir(write=False)
         self.retriever.refresh()
         return doctor.check(self.indexer, self.retriever.keyword.ids)
 
     def repair(self, checkup: Checkup | None = None) -> Repair:
         """Make them agree, re-embedding only chunks that are really missing."""
+        self._open_data_dir(write=False)
         result = doctor.repair(self.indexer, checkup or self.check())
         self.retriever.refresh()
         return result
@@ -326,6 +379,45 @@ class Assistant:
                 manager.delete_keys(manager.list_keys())
             self.indexer.forget_record_manager()
         return aside, self.ingest(sources)
+
+    # -- the data directory -------------------------------------------------------------
+
+    def require_data_dir(self) -> None:
+        """Raise ``NoDataDirectory`` if the data directory does not exist.
+
+        For front ends, before a command that only reads: a mistyped
+        ``--data-dir`` is then an error rather than an empty library.
+        """
+        if self._data_dir_missing():
+            root = self.layout.root
+            raise NoDataDirectory(
+                f"no data directory at {root}; create one with "
+                f"`dossier ingest --data-dir {shlex.quote(str(root))} FILES...`, "
+                "or check --data-dir and DOSSIER_DATA_DIR"
+            )
+
+    def _data_dir_missing(self) -> bool:
+        # With a Chroma server the store lives there, and the data directory is made on writing.
+        return not self.settings.chroma_url and not self.layout.root.is_dir()
+
+    def _open_data_dir(self, *, write: bool) -> None:
+        """Make sure the data directory is there before anything opens the store in it.
+
+        Writing makes it; reading never does, so a mistyped ``--data-dir`` is
+        reported instead of leaving an empty directory behind. Inside a data
+        directory that exists, the store's folder is made either way: an empty
+        library is a fine answer to a read.
+        """
+        if not write:
+            self.require_data_dir()
+        root = self.layout.root
+        try:
+            if write:
+                root.mkdir(parents=True, exist_ok=True)
+            if not self.settings.chroma_url:
+                self.layout.chroma.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise NotWritable.at(root, exc) from None
 
 
 def clean_question(question: Any) -> str:

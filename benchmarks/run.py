@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from answerers.backends import local_model_path
-from benchmarks import backends, bbc, load, report, scale, seed_questions, squad
+from benchmarks import backends, bbc, load, reader, report, scale, seed_questions, squad
 from benchmarks.common import ROOT, SHARED_DATA, log, timed
 
 
@@ -52,7 +52,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="../shared/data")
     parser.add_argument("--squad-questions", type=int, default=None, help="retrieval (all)")
-    parser.add_argument("--answer-questions", type=int, default=1000, help="answer quality")
+    parser.add_argument(
+        "--reader-questions",
+        default="600,300,300",
+        help="reader benchmark: answerable, unanswerable, absent-article questions",
+    )
     parser.add_argument("--bbc-articles", type=int, default=600, help="ingest benchmarks")
     parser.add_argument("--scale", default="10000,100000", help="collection sizes to measure")
     args = parser.parse_args(argv)
@@ -77,12 +81,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     6,
                     [500],
                 )
-                answer_limit, backend_questions, backend_chunks = None, 10, 16
+                backend_questions, backend_chunks = 10, 16
             else:
                 squad_file = args.data / "squad" / "dev-v1.1-half.json"
                 bbc_dir, bbc_limit, queries = args.data / "bbc", args.bbc_articles, 200
                 sizes = [int(s) for s in args.scale.split(",") if s.strip()]
-                answer_limit, backend_questions, backend_chunks = args.answer_questions, 800, 600
+                backend_questions, backend_chunks = 800, 600
             log("seed questions")
             # The LLM modes take seconds per answer: the full run compares the embedded one.
             modes = (
@@ -98,7 +102,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             articles = work / "squad-articles"
             questions = squad.prepare(squad_file, articles)
             questions = squad.spread(questions, args.squad_questions)
-            results["squad"] = squad.run(articles, questions, work, answer_limit)
+            results["squad"] = squad.run(articles, questions, work)
+            if not args.smoke:  # the smoke run has no SQuAD articles to hold out
+                counts = [int(n) for n in args.reader_questions.split(",")]
+                results["reader"] = reader.run(args.data / "squad", work, *counts)
             results["bbc"] = bbc.run(bbc_dir, work, bbc_limit, queries)
             bbc_files = sorted((work / "bbc").rglob("*.txt"))
             chunk_texts = [c.text for c in _chunks(work / "bbc-data")][:backend_chunks]

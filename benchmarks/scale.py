@@ -30,7 +30,7 @@ def run(source_data: Path, workdir: Path, sizes: list[int], queries: list[str]) 
     results: dict[str, Any] = {"base_chunks": len(texts), "sizes": []}
     for size in sizes:
         data = workdir / f"scale-{size}"
-        bot = Assistant(data_dir=data)
+        bot = Assistant(data_dir=data, create=True)
         before = rss_mb()
         with timed() as insert_time:
             for start in range(0, size, BATCH):

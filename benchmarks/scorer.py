@@ -1,6 +1,7 @@
-"""The default answerer: no LLM, no network, every sentence quoted from a passage.
+"""The hand-set sentence scorer: Dossier's answerer before the trained reader.
 
-It takes the sentence of the retrieved passages that best matches the question
+Kept here, off the product path, as the baseline the reader is measured
+against (benchmarks/squad.py, benchmarks/reader.py). It takes the sentence of the retrieved passages that best matches the question
 (``Grounding.score_sentences``), and a second when it scores at least 70% as
 well, and cites each with an inline marker. When even the best sentence is a
 weak match it says the articles do not answer the question and cites nothing.
@@ -15,16 +16,16 @@ from core.stream import AnswerStream
 from core.types import Answer, Citation, Message, Passage
 
 
-class ExtractiveAnswerer:
+class SentenceScorer:
     """Answers with the retrieved sentences that best match the question.
 
     Example:
-        >>> answerer = ExtractiveAnswerer(Grounding(Embedder(), idf=keyword.idf))
+        >>> answerer = SentenceScorer(Grounding(Embedder(), idf=keyword.idf))
         >>> answerer.answer("Who leads the MIA?", passages).citations[0].quote
         'In a statement to Radio France Internationale, ...'
     """
 
-    mode = "extractive"
+    mode = "scorer"
 
     def __init__(
         self,

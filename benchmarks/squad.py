@@ -1,9 +1,10 @@
-"""SQuAD: retrieval (BM25, dense, RRF, Dossier's hybrid) and answer quality, one pool.
+"""SQuAD retrieval: BM25, dense, RRF and Dossier's hybrid, over one pool of every paragraph.
 
 Each paragraph is written as one article file and goes through the real ingest
-path; every variant is the project's own code (the product's ``HybridRetriever``
-and the other methods over its parts, ``benchmarks/retrievers.py``;
-``ExtractiveAnswerer``), so the figures are the product's.
+path; every method is the project's own code (the product's ``HybridRetriever``
+and the other methods over its parts, ``benchmarks/retrievers.py``), so the
+figures are the product's. Answer quality is measured in ``benchmarks/reader.py``,
+on the articles nothing was trained on.
 """
 
 from __future__ import annotations
@@ -13,14 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from answerers.extractive import ExtractiveAnswerer
-from answerers.grounding import Grounding
 from assistant import Assistant
-from benchmarks.common import contains_gold, log, timed
+from benchmarks.common import log, timed
 from benchmarks.retrievers import methods
-from core.text import split_sentences
 
 DEPTHS = (1, 5, 20)
 
@@ -72,63 +68,6 @@ def retrieval(bot: Assistant, questions: list[Question]) -> dict[str, Any]:
     return results
 
 
-def answers(bot: Assistant, questions: list[Question]) -> dict[str, Any]:
-    """How often the answer holds a gold span; its length; how often it refuses."""
-    keyword = bot.retriever.keyword
-    # The product's grounding, with a cache big enough for every sentence the benchmark re-reads.
-    grounding = Grounding(
-        bot.embedder, idf=keyword.idf, unknown_idf=keyword.max_idf, cache_size=1_000_000
-    )
-    variants = {
-        "dossier (default, up to 2 sentences)": ExtractiveAnswerer(grounding),
-        "dossier, 1 sentence": ExtractiveAnswerer(grounding, max_sentences=1),
-    }
-    baseline = "baseline: the top passage's sentence most similar to the question"
-    tallies = {name: _Tally() for name in [*variants, baseline]}
-    with timed() as elapsed:
-        for q in questions:
-            passages = bot.retrieve(q.text)
-            for name, answerer in variants.items():
-                answer = answerer.answer(q.text, passages, query=q.text)
-                quotes = [c.quote for c in answer.citations]
-                tallies[name].add(quotes if answer.answered else None, q.answers)
-            best = _baseline(bot, q.text, passages[0].text) if passages else None
-            tallies[baseline].add([best] if best else None, q.answers)
-    out: dict[str, Any] = {name: t.summary() for name, t in tallies.items()}
-    out["questions"] = len(questions)
-    out["seconds"] = round(elapsed(), 1)
-    return out
-
-
-class _Tally:
-    def __init__(self) -> None:
-        self.n = self.contains = self.refused = self.sentences = self.words = 0
-
-    def add(self, quotes: list[str] | None, gold: list[str]) -> None:
-        self.n += 1
-        if quotes is None:
-            self.refused += 1
-            return
-        self.contains += contains_gold(" ".join(quotes), gold)
-        self.sentences += len(quotes)
-        self.words += sum(len(q.split()) for q in quotes)
-
-    def summary(self) -> dict[str, float]:
-        answered = max(self.n - self.refused, 1)
-        return {
-            "contains_gold": round(self.contains / max(self.n, 1), 4),
-            "refused": round(self.refused / max(self.n, 1), 4),
-            "sentences": round(self.sentences / answered, 2),
-            "words": round(self.words / answered, 1),
-        }
-
-
-def _baseline(bot: Assistant, question: str, passage: str) -> str:
-    sentences = [passage[s:e] for s, e in split_sentences(passage)]
-    vectors = bot.embedder.encode([question, *sentences])
-    return sentences[int(np.argmax(vectors[1:] @ vectors[0]))]
-
-
 def spread(questions: list[Question], limit: int | None) -> list[Question]:
     """At most ``limit`` questions, evenly spread over the file (same task, fewer questions)."""
     if limit is None or limit >= len(questions):
@@ -137,9 +76,7 @@ def spread(questions: list[Question], limit: int | None) -> list[Question]:
     return [questions[int(i * step)] for i in range(limit)]
 
 
-def run(
-    articles: Path, questions: list[Question], workdir: Path, answer_limit: int | None = None
-) -> dict[str, Any]:
+def run(articles: Path, questions: list[Question], workdir: Path) -> dict[str, Any]:
     bot = Assistant(data_dir=workdir / "squad-data")
     log(f"SQuAD: ingesting {len(list(articles.iterdir()))} paragraphs")
     with timed() as ingest_time:
@@ -152,6 +89,4 @@ def run(
     }
     result["retrieval"] = retrieval(bot, questions)
     log(f"SQuAD retrieval: {result['retrieval']}")
-    result["answers"] = answers(bot, spread(questions, answer_limit))
-    log(f"SQuAD answers: {result['answers']}")
     return result

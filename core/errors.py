@@ -34,3 +34,23 @@ class InvalidQuestion(DossierError):
 
 class IngestInProgress(DossierError):
     """Another process holds the data directory's ingest lock."""
+
+
+class NoDataDirectory(StoreUnavailable):
+    """A command that only reads was pointed at a data directory that does not exist."""
+
+
+class NotWritable(StoreUnavailable):
+    """A directory Dossier has to write to (the data directory, its store) is read-only."""
+
+    @classmethod
+    def at(cls, directory: object, cause: BaseException) -> NotWritable:
+        """The error for ``directory``, naming what failed and the two ways out."""
+        return cls(
+            f"cannot write to {directory} ({type(cause).__name__}: {cause}); make {directory} "
+            "writable, or set DOSSIER_DATA_DIR (or --data-dir) to a writable directory"
+        )
+
+
+class AmbiguousName(DossierError):
+    """A bare file name given to delete matches more than one stored article."""

@@ -97,6 +97,21 @@ NOT_ANSWERED = "The articles do not answer this question."
 
 
 @dataclass(frozen=True)
+class AnswerSpan:
+    """A short answer ("Alghabass Ag Intallah") inside the quote of one citation.
+
+    ``start`` and ``end`` point into the cleaned article, like a citation's:
+    ``cleaned_text[start:end] == text``.
+    """
+
+    text: str
+    citation: int  # the number of the citation whose quote holds it
+    source: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer with inline markers ``[n]`` that refer to ``citations``.
 
@@ -104,7 +119,9 @@ class Answer:
     answer cites nothing. ``unsupported`` lists the sentences of an LLM answer
     that no retrieved passage supports (they carry no marker); ``notice`` says
     when the answer is not what the chosen mode would normally give (e.g. the
-    LLM was unreachable and the extractive answer is shown instead).
+    LLM was unreachable and the extractive answer is shown instead). ``spans``
+    are the short answers, one per claim, each inside the quote of the citation
+    it names (``span`` is the first).
     """
 
     question: str
@@ -115,6 +132,12 @@ class Answer:
     mode: str = "extractive"
     unsupported: tuple[str, ...] = ()
     notice: str = ""
+    spans: tuple[AnswerSpan, ...] = ()
+
+    @property
+    def span(self) -> AnswerSpan | None:
+        """The short answer, when there is one."""
+        return self.spans[0] if self.spans else None
 
     @classmethod
     def refusal(
@@ -138,6 +161,7 @@ class Answer:
         *,
         mode: str,
         unsupported: Sequence[str] = (),
+        spans: Sequence[AnswerSpan] = (),
     ) -> Answer:
         """An answer made of ``parts`` (sentences with their ``[n]`` markers)."""
         return cls(
@@ -147,6 +171,7 @@ class Answer:
             passages=tuple(passages),
             mode=mode,
             unsupported=tuple(unsupported),
+            spans=tuple(spans),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -164,6 +189,7 @@ class FileResult:
     status: FileStatus
     reason: str = ""
     chunks: int = 0
+    note: str = ""  # what reading a good file repaired, e.g. "3 invalid bytes replaced"
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,14 @@ file and what to do about it; the caller reports it and goes on with the batch.
 
 from __future__ import annotations
 
+import codecs
+import errno
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,32 +50,40 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str,
 
     Folders are walked recursively without following links to folders (so a
     link loop cannot trap the walk); hidden entries and files of other types
-    inside folders are ignored. Returns the files and ``(path, reason)`` for
-    each named path that cannot be used.
+    inside folders are ignored. An entry of a supported type that cannot be
+    read as a file (a FIFO, a device, a broken link, a link loop) is reported
+    with the same reason as when it is named on its own. Returns the files and
+    ``(path, reason)`` for each path that cannot be used.
     """
     files: list[Path] = []
     problems: list[tuple[str, str]] = []
     seen: set[Path] = set()
 
-    def add(path: Path) -> None:
+    def add(path: Path, shown: str) -> None:
+        try:
+            regular_file_stat(path)
+        except RejectedFile as exc:
+            problems.append((shown, str(exc)))
+            return
         resolved = path.resolve()
         if resolved not in seen:
             seen.add(resolved)
             files.append(resolved)
 
+    def unlistable(exc: OSError) -> None:
+        problems.append((str(exc.filename), f"cannot be read: {exc.strerror or exc}"))
+
     for raw in paths:
         path = Path(raw).expanduser()
-        if not path.exists():
+        if not _present(path):
             problems.append((str(raw), "no such file or folder; check the path"))
         elif path.is_dir():
-            for root, dirs, names in os.walk(path, followlinks=False):
+            for root, dirs, names in os.walk(path, onerror=unlistable, followlinks=False):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(names):
-                    candidate = Path(root) / name
-                    if name.startswith(".") or candidate.suffix.lower() not in TEXT_SUFFIXES:
-                        continue
-                    if candidate.is_file():
-                        add(candidate)
+                    if not name.startswith(".") and Path(name).suffix.lower() in TEXT_SUFFIXES:
+                        candidate = Path(root) / name
+                        add(candidate, str(candidate))
         elif path.suffix.lower() not in TEXT_SUFFIXES:
             problems.append(
                 (
@@ -79,69 +91,275 @@ def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str,
                     f"unsupported file type {path.suffix or '(none)'!r}; Dossier reads {SUPPORTED}",
                 )
             )
-        elif not path.is_file():
-            problems.append((str(raw), "not a regular file"))
         else:
-            add(path)
+            add(path, str(raw))
     return files, problems
+
+
+def _present(path: Path) -> bool:
+    """Whether anything is at ``path``, a broken link or a link loop included."""
+    try:
+        path.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        pass  # something is there but cannot be looked at; regular_file_stat says why
+    return True
+
+
+def regular_file_stat(path: Path) -> os.stat_result:
+    """``stat`` an article file, refusing anything that is not a regular file.
+
+    Decided from ``stat``/``lstat`` alone, without opening the file: reading a
+    FIFO waits for a writer forever, and a device such as /dev/zero never ends.
+    """
+    try:
+        info = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RejectedFile(
+                "a symbolic link loop: following it never reaches a file; fix or remove the link"
+            ) from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR) and path.is_symlink():
+            raise RejectedFile(
+                f"a broken symbolic link: it points to {os.readlink(path)}, which does not exist; "
+                "fix or remove the link"
+            ) from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise RejectedFile("no such file or folder; check the path") from None
+        raise RejectedFile(f"cannot be read: {exc.strerror or exc}") from None
+    if stat.S_ISREG(info.st_mode):
+        return info
+    kind = _special_kind(info.st_mode)
+    what = f"it links to {os.path.realpath(path)}, {kind}" if path.is_symlink() else f"it is {kind}"
+    raise RejectedFile(f"not a regular file: {what}; save the article as a regular file")
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a special file"
 
 
 def read_text(path: Path, max_bytes: int) -> str:
     """Read a text file, refusing empty, oversized, binary and undecodable ones."""
+    return decode(read_bytes(path, max_bytes), html=_kind(path) == "html").text
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file, refusing empty and oversized ones before reading them."""
+    size = regular_file_stat(path).st_size
+    if size == 0:
+        raise RejectedFile("the file is empty")
+    if size > max_bytes:
+        raise RejectedFile(
+            f"the file is {size / 1048576:.1f} MB, over the {max_bytes / 1048576:g} MB limit; "
+            "split it or raise DOSSIER_MAX_FILE_MB"
+        )
     try:
-        size = path.stat().st_size
-        if size == 0:
-            raise RejectedFile("the file is empty")
-        if size > max_bytes:
-            raise RejectedFile(
-                f"the file is {size / 1048576:.1f} MB, over the {max_bytes / 1048576:g} MB limit; "
-                "split it or raise DOSSIER_MAX_FILE_MB"
-            )
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise RejectedFile(f"cannot be read: {exc.strerror or exc}") from None
-    return decode(data)
 
 
-def decode(data: bytes) -> str:
-    """Bytes to text: UTF-8 (with or without BOM), UTF-16 with a BOM, else Windows-1252."""
+@dataclass(frozen=True)
+class Decoded:
+    """Text decoded from a file, and how many of its bytes could not be decoded."""
+
+    text: str
+    replaced: int = 0
+    encoding: str = "UTF-8"
+
+    @property
+    def note(self) -> str:
+        """What the ingest report says about the decoding ("" when nothing was replaced)."""
+        if not self.replaced:
+            return ""
+        plural = "s" if self.replaced != 1 else ""
+        return f"{self.replaced} invalid byte{plural} replaced (not valid {self.encoding})"
+
+
+def _mark_bad_bytes(exc: UnicodeError) -> tuple[str, int]:
+    # Each undecodable byte becomes one lone surrogate U+DC00+byte, which no codec
+    # produces from valid input: _decode_counting counts them, then shows them as U+FFFD.
+    # Stateless, so registering it once for every thread is safe.
+    assert isinstance(exc, UnicodeDecodeError)
+    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start : exc.end]), exc.end
+
+
+codecs.register_error("dossier.mark_bad_bytes", _mark_bad_bytes)
+_MARKED = re.compile("[\udc00-\udcff]")
+
+
+def _decode_counting(data: bytes, encoding: str) -> tuple[str, int]:
+    """``data`` decoded with each undecodable byte replaced by U+FFFD, and their count."""
+    marked = data.decode(encoding, "dossier.mark_bad_bytes")
+    text, replaced = _MARKED.subn("\ufffd", marked)
+    return text, replaced
+
+
+def _few_bad_bytes(replaced: int, data: bytes) -> bool:
+    # Real pages carry a few broken bytes (a truncated character, a pasted symbol);
+    # more than 1% means the file is not in this encoding at all.
+    return replaced <= max(2, len(data) // 100)
+
+
+def decode(data: bytes, *, html: bool = False) -> Decoded:
+    """Bytes to text, refusing binary files and text that is mostly undecodable.
+
+    The encoding is, in order: a byte order mark (UTF-8, UTF-16); for HTML, the
+    page's ``<meta charset>``; UTF-8; Windows-1252. A few bytes that do not
+    decode are replaced with U+FFFD and counted in ``Decoded.replaced``.
+    """
     for magic, what in _MAGIC.items():
         if data.startswith(magic):
             raise RejectedFile(f"this is {what}, not a text article; convert it to .txt or .html")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
+        text, replaced = _decode_counting(data, "utf-16")
+        if not _few_bad_bytes(replaced, data):
             raise RejectedFile(
                 "the file starts like UTF-16 but does not decode; re-save it as UTF-8"
-            ) from None
+            )
+        return _checked(Decoded(text, replaced, "UTF-16"))
     if b"\x00" in data[:65536]:
         raise RejectedFile(
             "the file contains NUL bytes, so it is binary, not text; "
             "if it is text, re-save it as UTF-8"
         )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            # Old news archives are often Windows-1252 (a superset of Latin-1's printable range).
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
+    if data.startswith(codecs.BOM_UTF8):
+        text, replaced = _decode_counting(data, "utf-8-sig")
+        if not _few_bad_bytes(replaced, data):
             raise RejectedFile(
-                "the text is neither UTF-8 nor Windows-1252; re-save it as UTF-8"
-            ) from None
-    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r\f\v")
-    if controls > max(8, len(text[:65536]) // 200):
+                "the file starts with a UTF-8 byte order mark but is mostly not UTF-8; "
+                "re-save it as UTF-8"
+            )
+        return _checked(Decoded(text, replaced))
+    declared = _declared_charset(data) if html else None
+    if declared is not None:
+        label, encoding = declared
+        text, replaced = _decode_counting(data, encoding)
+        if _few_bad_bytes(replaced, data):
+            return _checked(Decoded(text, replaced, label))
+        # Pages that declare one encoding and hold another are common: guess instead.
+    return _checked(_sniff(data, declared[0] if declared else None))
+
+
+def _sniff(data: bytes, declared: str | None) -> Decoded:
+    """Text of undeclared encoding: UTF-8 (a few broken bytes allowed), else Windows-1252."""
+    text, replaced = _decode_counting(data, "utf-8")
+    if not replaced:
+        return Decoded(text)
+    # Valid multi-byte characters outnumbering the broken bytes mean UTF-8 with a few
+    # damaged bytes; without them the high bytes are most likely a legacy encoding.
+    valid_non_ascii = sum(1 for ch in text if ord(ch) > 127) - text.count("\ufffd")
+    if valid_non_ascii > replaced and _few_bad_bytes(replaced, data):
+        return Decoded(text, replaced)
+    try:
+        # Old news archives are often Windows-1252 (a superset of Latin-1's printable range).
+        return Decoded(data.decode("cp1252"), encoding="Windows-1252")
+    except UnicodeDecodeError:
+        pass
+    if _few_bad_bytes(replaced, data):
+        return Decoded(text, replaced)
+    if declared is not None:
+        tried = [declared] + [n for n in ("UTF-8", "Windows-1252") if n.upper() != declared]
+        raise RejectedFile(
+            f"the page declares {declared}, but most of it is not "
+            f"{', '.join(tried[:-1])} or {tried[-1]}; re-save it as UTF-8"
+        )
+    raise RejectedFile("the text is neither UTF-8 nor Windows-1252; re-save it as UTF-8")
+
+
+def _checked(decoded: Decoded) -> Decoded:
+    """Refuse decoded "text" that is really binary: full of control characters."""
+    sample = decoded.text[:65536]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\n\r\f\v")
+    if controls > max(8, len(sample) // 200):
         raise RejectedFile("the file is full of control characters, so it is binary, not text")
-    return text
+    return decoded
+
+
+# <meta charset="..."> and <meta http-equiv="Content-Type" content="text/html; charset=...">.
+_META_CHARSET = re.compile(rb"<meta\b[^>]*?\bcharset\s*=\s*[\"']?\s*([A-Za-z0-9._:+-]+)", re.I)
+_CHARSET_SCAN_BYTES = 4096
+# The labels browsers read as a larger encoding than Python's codec of that name
+# (the WHATWG Encoding Standard): pages labelled Shift_JIS routinely hold Windows-31J.
+_BROWSER_ENCODINGS = {
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "windows-31j": "cp932",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "big5": "big5hkscs",
+    "tis-620": "cp874",
+    "windows-874": "cp874",
+    "iso-8859-9": "cp1254",
+}
+# Python codecs that are not character encodings of a page.
+_NOT_PAGE_ENCODINGS = {"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"}
+_ASCII_PROBE = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+
+
+def _declared_charset(data: bytes) -> tuple[str, str] | None:
+    """The page's declared charset, as (label, Python codec), if Python can read it.
+
+    The declaration was found by reading the page as ASCII, so an encoding that
+    does not read ASCII as ASCII (UTF-16, EBCDIC) cannot be the page's; such
+    and unknown labels give None, and the caller guesses.
+    """
+    found = _META_CHARSET.search(data[:_CHARSET_SCAN_BYTES])
+    if found is None:
+        return None
+    label = found.group(1).decode("ascii").upper()
+    encoding = _BROWSER_ENCODINGS.get(label.lower(), label)
+    try:
+        if codecs.lookup(encoding).name in _NOT_PAGE_ENCODINGS:
+            return None
+        if _ASCII_PROBE.decode(encoding) != _ASCII_PROBE.decode("ascii"):
+            return None
+    except (LookupError, UnicodeError):
+        return None
+    return label, encoding
+
+
+def _kind(path: Path) -> str | None:
+    return TEXT_SUFFIXES.get(path.suffix.lower())
 
 
 def load_article(path: Path, max_bytes: int) -> Article:
     """Read, extract and clean one article file."""
-    kind = TEXT_SUFFIXES.get(path.suffix.lower())
+    return load_article_with_note(path, max_bytes)[0]
+
+
+def load_article_with_note(path: Path, max_bytes: int) -> tuple[Article, str]:
+    """Read, extract and clean one article file; the note says what reading repaired.
+
+    The note is "" for a clean file, or e.g. "3 invalid bytes replaced (not
+    valid UTF-8)" for the ingest report.
+    """
+    kind = _kind(path)
     if kind is None:
         raise RejectedFile(f"unsupported file type {path.suffix!r}; Dossier reads {SUPPORTED}")
-    raw = read_text(path, max_bytes)
+    decoded = decode(read_bytes(path, max_bytes), html=kind == "html")
+    raw = decoded.text
     if not raw.strip():
         raise RejectedFile("the file holds only whitespace")
     meta: dict[str, str | None] = {}
@@ -158,7 +376,7 @@ def load_article(path: Path, max_bytes: int) -> Article:
             "(menus, ads, captions); is this really an article?"
         )
     title = cleaned.title or _first_words(cleaned.text) or path.stem
-    return Article(
+    article = Article(
         source_id=str(path),
         source=path.name,
         title=title,
@@ -167,6 +385,7 @@ def load_article(path: Path, max_bytes: int) -> Article:
         outlet=cleaned.outlet,
         date=cleaned.date,
     )
+    return article, decoded.note
 
 
 def html_to_text(html: str) -> tuple[str, dict[str, str | None]]:

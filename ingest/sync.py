@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
-from core.errors import IngestInProgress, RejectedFile, StoreUnavailable
+from core.errors import IngestInProgress, NotWritable, RejectedFile, StoreUnavailable
 from core.types import Article, Chunk, FileResult, SourceInfo, SyncReport
 from ingest.chunking import chunk_text
-from ingest.loaders import find_files, load_article
+from ingest.loaders import find_files, load_article_with_note
 from vectorstore.metadata import CHUNK_INDEX, SOURCE_ID, chunk_metadata, to_source_info
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ class _Pending:
     path: Path
     status: str
     documents: list[Document]
+    note: str = ""  # what reading the file repaired, for the report
 
 
 @dataclass(kw_only=True)
@@ -139,15 +140,17 @@ class Indexer:
     def _lock(self) -> Any:
         from filelock import FileLock, Timeout
 
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.lock_path), timeout=0)
         try:
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire()
-        except Timeout:
+        except Timeout:  # a TimeoutError, so an OSError too: it must come first
             raise IngestInProgress(
                 f"another ingest into {self.lock_path.parent} is running (it holds "
                 f"{self.lock_path}); wait for it to finish and run this one again"
             ) from None
+        except OSError as exc:  # a read-only data directory (or one that cannot be made)
+            raise NotWritable.at(self.lock_path.parent, exc) from None
         return lock
 
     # -- articles to documents ----------------------------------------------------------
@@ -233,7 +236,9 @@ class Indexer:
                     )
                     embedded += outcome["num_added"] + outcome["num_updated"]
                 for p in pending:
-                    report(FileResult(str(p.path), p.status, chunks=len(p.documents)))  # type: ignore[arg-type]
+                    report(
+                        FileResult(str(p.path), p.status, chunks=len(p.documents), note=p.note)  # type: ignore[arg-type]
+                    )
                 pending.clear()
 
             unchecked: list[_Pending] = []  # recorded as complete; are the chunks in Chroma?
@@ -246,18 +251,22 @@ class Indexer:
                 for p in unchecked:
                     lost = [d.id for d in p.documents if d.id and d.id not in present]
                     if not lost:
-                        report(FileResult(str(p.path), "unchanged", chunks=len(p.documents)))
+                        report(
+                            FileResult(
+                                str(p.path), "unchanged", chunks=len(p.documents), note=p.note
+                            )
+                        )
                         continue
                     # Recorded but not stored (Chroma lost them): forget the records so
                     # that index() embeds exactly these chunks again.
                     log.warning("%s: %d chunk(s) missing from Chroma; re-adding", p.path, len(lost))
                     manager.delete_keys(lost)
-                    pending.append(_Pending(p.path, "updated", p.documents))
+                    pending.append(_Pending(p.path, "updated", p.documents, p.note))
                 unchecked.clear()
 
             for path in files:
                 try:
-                    article = load_article(path, self.max_file_bytes)
+                    article, note = load_article_with_note(path, self.max_file_bytes)
                     docs = self.documents_of(article, ingested_at)
                 except RejectedFile as exc:
                     report(FileResult(str(path), "failed", str(exc)))
@@ -272,11 +281,11 @@ class Indexer:
                     continue
                 existing = set(manager.list_keys(group_ids=[article.source_id]))
                 if existing == {d.id for d in docs}:
-                    unchecked.append(_Pending(path, "unchanged", docs))
+                    unchecked.append(_Pending(path, "unchanged", docs, note))
                     if sum(len(p.documents) for p in unchecked) >= self.batch_chunks:
                         check_unchanged()
                     continue
-                pending.append(_Pending(path, "updated" if existing else "added", docs))
+                pending.append(_Pending(path, "updated" if existing else "added", docs, note))
                 if sum(len(p.documents) for p in pending) >= self.batch_chunks:
                     flush()
             check_unchanged()

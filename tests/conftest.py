@@ -34,6 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 MIA = "000_6db25d13bdcc533d.txt"
+# Seed questions the shipped answerer gets wrong, as measured (tests/test_api.py pins this).
+# The seed questions measure; nothing is tuned on them, so these are not special-cased.
+KNOWN_WRONG = ("s01", "s06")
 GSIM = "001_a1a23fc04081479d.txt"
 
 

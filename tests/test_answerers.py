@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from answerers.extractive import ExtractiveAnswerer
 from answerers.grounding import Grounding
+from benchmarks.scorer import SentenceScorer
 
 
 def test_a_sentence_that_refers_back_inherits_the_match(make_assistant, tmp_path: Path):
@@ -22,7 +22,7 @@ def test_a_sentence_that_refers_back_inherits_the_match(make_assistant, tmp_path
     question = "The fraud found by the committee of experts led to the creation of what office?"
     passages = bot.retrieve(question)
     kw = bot.retriever.keyword
-    carried = ExtractiveAnswerer(
+    carried = SentenceScorer(
         Grounding(bot.embedder, idf=kw.idf, unknown_idf=kw.max_idf), max_sentences=1
     ).answer(question, passages)
     assert "European Anti-fraud Office" in carried.text

@@ -74,8 +74,9 @@ def build_hostile_folder(folder: Path) -> dict[str, str]:
         f.write(line * (50 * 1024 * 1024 // len(line) + 1))
     expected["huge.txt"] = "failed"
     (folder / "loop").symlink_to(folder, target_is_directory=True)  # a folder link loop
-    (folder / "a.txt").symlink_to(folder / "b.txt")  # a file link loop
+    (folder / "a.txt").symlink_to(folder / "b.txt")  # a file link loop: reported, not skipped
     (folder / "b.txt").symlink_to(folder / "a.txt")
+    expected["a.txt"] = expected["b.txt"] = "failed"
     return expected
 
 
@@ -95,6 +96,7 @@ def test_a_batch_of_hostile_files_is_sorted_file_by_file_and_nothing_stored_is_l
     assert "empty" in reasons["empty.txt"] and "only whitespace" in reasons["blank.txt"]
     assert "PNG image" in reasons["image.txt"] and "NUL" in reasons["nul.txt"]
     assert "MB" in reasons["huge.txt"] and "DOSSIER_MAX_FILE_MB" in reasons["huge.txt"]
+    assert "symbolic link loop" in reasons["a.txt"] and "symbolic link loop" in reasons["b.txt"]
     assert seconds < 120, seconds  # 10,000 lines and 50 MB are bounded, not pathological
 
     # Nothing stored before was lost, and the odd files read right.

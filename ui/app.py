@@ -61,6 +61,7 @@ details.dossier-source .dossier-meta { opacity: 0.7; font-size: 0.9em; }
 details.dossier-source.dossier-flash { background: var(--color-accent-soft); }
 .dossier-passage { margin-top: 0.4em; font-size: 0.95em; white-space: normal; }
 .dossier-passage mark { background: #fde68a; color: #111; padding: 0 1px; }
+.dossier-span { font-weight: 700; text-decoration: underline; }
 """
 
 # A click on an [n] marker opens source n of the same answer and scrolls to it.

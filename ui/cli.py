@@ -2,29 +2,36 @@
 
 Settings come from ``DOSSIER_*`` variables; the flags override them. Errors
 print one line naming the problem and the fix, and exit with status 1 (2 for
-bad usage).
+bad usage). Text that comes from articles (names, titles, quotes) is printed
+through ``_safe``, so a file name cannot move the cursor or turn text around.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import textwrap
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from assistant import Assistant
 from core.errors import ConfigError, DossierError
 from core.settings import check_value, flags
+from core.types import AnswerSpan, Citation
+
+SETTINGS_TITLE = "settings (also DOSSIER_* variables)"
 
 
-def _setting_flags(parser: argparse.ArgumentParser, command: str | None) -> None:
+def _setting_flags(parser: argparse._ActionsContainer, command: str | None) -> None:
     """Add a flag for each setting offered on ``command`` (None: on every command).
 
     The flags come from ``Settings``' fields (name, type, description, default),
     so a new setting is one field there. Given flags override ``DOSSIER_*``.
+    ``parser`` is a parser or one of its argument groups.
     """
     for name, spec in flags().items():
         on = spec["commands"]  # None: a global flag
@@ -58,25 +65,57 @@ def _checked(name: str, flag: str) -> Any:
     return convert
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help whose usage line shows a command's own arguments; the settings get their group.
+
+    Raw descriptions keep each command's example on its own lines.
+    """
+
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[Any],
+        prefix: str | None = None,
+    ) -> None:
+        shared = {name for name, spec in flags().items() if spec["commands"] is None}
+        own = [action for action in actions if action.dest not in shared]
+        super().add_usage(usage, own, groups, prefix)
+
+
+def _example(*lines: str) -> str:
+    return "Example:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # No abbreviations: "--llm" must not be read as a prefix of "--llm-timeout".
-    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    _setting_flags(common, None)
-
     parser = argparse.ArgumentParser(
         allow_abbrev=False,
         prog="dossier",
-        parents=[common],
+        formatter_class=_HelpFormatter,
         description="Ask questions about news articles; every answer cites its passages.",
+        epilog=_example(
+            "dossier ingest seeds/",
+            'dossier ask "Who leads the Islamic Movement for Azawad?"',
+        )
+        + "\n\n`dossier COMMAND --help` shows a command's options.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subcommands: dict[str, argparse.ArgumentParser] = {}
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, parents=[common], allow_abbrev=False, help=help_text)
-        _setting_flags(sub, name)
+    def command(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            allow_abbrev=False,
+            help=help_text,
+            description=help_text[0].upper() + help_text[1:] + ".",
+            epilog=_example(example),
+            formatter_class=_HelpFormatter,
+        )
+        subcommands[name] = sub
         return sub
 
-    ingest = command("ingest", "add or update articles")
+    ingest = command("ingest", "add or update articles", "dossier ingest --data-dir data seeds/")
     ingest.add_argument("paths", nargs="+", metavar="PATH", help=".txt/.md/.html files or folders")
     ingest.add_argument(
         "--prune",
@@ -85,21 +124,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    ask = command("ask", "answer a question with sources")
-    ask.add_argument("question")
+    ask = command(
+        "ask",
+        "answer a question with sources",
+        'dossier ask "Who leads the Islamic Movement for Azawad?"',
+    )
+    ask.add_argument("question", help="the question about the articles (quote it)")
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
 
-    search = command("search", "show the passages a query finds")
-    search.add_argument("query")
+    search = command(
+        "search", "show the passages a query finds", 'dossier search -k 3 "talks in Kidal"'
+    )
+    search.add_argument("query", help="words or a question to find passages for (quote it)")
     search.add_argument("--json", action="store_true", help="print the passages as JSON")
 
-    sources = command("sources", "list the ingested articles")
+    sources = command("sources", "list the ingested articles", "dossier sources --json")
     sources.add_argument("--json", action="store_true", help="print the list as JSON")
 
-    delete = command("delete", "remove articles")
-    delete.add_argument("sources", nargs="+", metavar="SOURCE", help="file name or path")
+    delete = command("delete", "remove articles", "dossier delete --all 001.txt")
+    delete.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="the article's full path (source_id in `dossier sources --json`) or its file name",
+    )
+    delete.add_argument(
+        "--all",
+        dest="all_matches",
+        action="store_true",
+        help="delete every article a file name matches (without it, a name that matches "
+        "several is refused)",
+    )
 
-    doctor = command("doctor", "check the data directory; --repair or --rebuild it")
+    doctor = command(
+        "doctor", "check the data directory; --repair or --rebuild it", "dossier doctor --repair"
+    )
     fix = doctor.add_mutually_exclusive_group()
     fix.add_argument(
         "--repair",
@@ -116,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
 
-    ui = command("ui", "start the web app")
+    ui = command("ui", "start the web app", "dossier ui --port 8080 --llm local")
     ui.add_argument(
         "--seeds",
         type=Path,
@@ -142,6 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also open a public gradio.live link (off by default; needs internet)",
     )
+
+    # A command's own settings (ask's -k and --llm, ui's --host ...) are its options; the
+    # settings every command takes come after them, in a group of their own. They are on the
+    # top-level parser too, so `dossier --data-dir D sources` works as well.
+    _setting_flags(parser.add_argument_group(SETTINGS_TITLE), None)
+    for name, sub in subcommands.items():
+        _setting_flags(sub, name)
+        _setting_flags(sub.add_argument_group(SETTINGS_TITLE), None)
     return parser
 
 
@@ -155,14 +222,70 @@ def _positive(value: str) -> int:
     return number
 
 
+# Characters that act on a terminal instead of showing: controls (a newline, ESC), format
+# characters (U+202E turns the text after it right to left), line/paragraph separators,
+# and the lone surrogates that undecodable bytes in a file name become.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def _safe(text: object, *, flow: bool = False, keep: str = "") -> str:
+    """``text`` (from an article, a file name or an error) fit to print on a terminal.
+
+    Hidden characters are shown as escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a file
+    name cannot break a line, move the cursor or reverse what follows it. ``flow``:
+    text wrapped as a paragraph anyway, whose whitespace runs (newlines too) become
+    one space first; ``keep``: characters to pass through (an LLM's line breaks).
+    """
+    value = " ".join(str(text).split()) if flow else str(text)
+    return "".join(
+        ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+        if ch not in keep and unicodedata.category(ch) in _HIDDEN
+        else ch
+        for ch in value
+    )
+
+
+def _print_json(value: Any) -> None:
+    """``value`` as JSON, with hidden characters as ``\\u`` escapes (still the same JSON).
+
+    json.dumps escapes controls below U+0020 but leaves U+202E, U+2028 and C1
+    controls raw; outside strings it writes no hidden character but the newlines
+    of its indentation.
+    """
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    print(
+        "".join(
+            json.dumps(ch)[1:-1] if ch != "\n" and unicodedata.category(ch) in _HIDDEN else ch
+            for ch in text
+        )
+    )
+
+
+class _SafeLogFormatter(logging.Formatter):
+    """Log lines with hidden characters escaped, as in the rest of the output."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return _safe(super().formatMessage(record))
+
+
+def _log_to_stderr(level: int) -> None:
+    """Send log records to stderr through ``_SafeLogFormatter`` (if nothing else handles them)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_SafeLogFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {name: getattr(args, name) for name in flags() if hasattr(args, name)}
+    _log_to_stderr(logging.INFO if args.command == "ui" else logging.WARNING)
     try:
-        bot = Assistant(**overrides)
+        # Only the web app makes a data directory up front (it ingests the seeds into it);
+        # ingest makes one when it writes, and the other commands never do.
+        bot = Assistant(create=args.command == "ui", **overrides)
         return int(_COMMANDS[args.command](bot, args) or 0)
     except DossierError as exc:
-        print(f"dossier: error: {exc}", file=sys.stderr)
+        print(f"dossier: error: {_safe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("dossier: interrupted", file=sys.stderr)
@@ -181,52 +304,61 @@ def _ingest(bot: Assistant, args: argparse.Namespace) -> int:
             )
         if result.status != "deleted":
             bar[0].update(1)
-        bar[0].set_postfix_str(f"{result.status}: {result.path[-40:]}", refresh=False)
+        bar[0].set_postfix_str(f"{result.status}: {_safe(result.path)[-40:]}", refresh=False)
 
     print("Loading the embedding model and the store...", file=sys.stderr)
     report = bot.ingest(args.paths, prune=args.prune, progress=progress)
     if bar:
         bar[0].close()
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        _print_json(report.to_dict())
     else:
         for result in report.files:
             if result.status in ("updated", "deleted"):
-                print(f"  {result.status}: {result.path}")
+                print(f"  {result.status}: {_safe(result.path)}")
+            if result.note:
+                print(f"  note: {_safe(result.path)}: {_safe(result.note)}")
         print(f"Summary: {report.summary()}")
         for failure in report.failures:
-            print(f"  failed: {failure.path}: {failure.reason}")
+            print(f"  failed: {_safe(failure.path)}: {_safe(failure.reason)}")
     return 1 if report.failures else 0
 
 
 def _ask(bot: Assistant, args: argparse.Namespace) -> int:
+    stream = bot.stream(args.question)  # checks the question; answers when read
+    bot.require_data_dir()  # answering would say "nothing ingested"; a wrong path is an error
     if args.json:
-        answer = bot.answer(args.question)
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        _print_json(stream.answer().to_dict())
         return 0
-    stream = bot.stream(args.question)
     written = ""
     for piece in stream:  # an LLM writing: show it as it comes
         if not written:
             print(f"Writing with {bot.default_mode}...", file=sys.stderr)
         written += piece
-        print(piece, end="", flush=True)
+        print(_safe(piece, keep="\n"), end="", flush=True)
     answer = stream.answer()
     if written:
         print("\n\nChecked against the passages:")
     if answer.notice:
-        print(f"note: {answer.notice}", file=sys.stderr)
-    print(textwrap.fill(answer.text, width=100))
+        print(f"note: {_safe(answer.notice)}", file=sys.stderr)
+    print(textwrap.fill(_safe(answer.text, flow=True), width=100))
     for sentence in answer.unsupported:
-        print(textwrap.fill(f"unsupported by the articles: {sentence}", width=100))
+        print(
+            textwrap.fill(f"unsupported by the articles: {_safe(sentence, flow=True)}", width=100)
+        )
     if answer.citations:
         print("\nSources:")
+        spans = {s.citation: s for s in answer.spans}
         for c in answer.citations:
-            where = ", ".join(x for x in (c.outlet, c.date) if x)
-            print(f"[{c.number}] {c.title}" + (f" ({where})" if where else "") + f" - {c.source}")
+            where = _safe(", ".join(x for x in (c.outlet, c.date) if x))
+            print(
+                f"[{c.number}] {_safe(c.title)}"
+                + (f" ({where})" if where else "")
+                + f" - {_safe(c.source)}"
+            )
             print(
                 textwrap.fill(
-                    f"\u201c{c.quote}\u201d",
+                    f"\u201c{_safe(_marked(c, spans.get(c.number)), flow=True)}\u201d",
                     width=100,
                     initial_indent="    ",
                     subsequent_indent="    ",
@@ -235,41 +367,62 @@ def _ask(bot: Assistant, args: argparse.Namespace) -> int:
     return 0
 
 
+def _marked(citation: Citation, span: AnswerSpan | None) -> str:
+    """The quote with the short answer in it between asterisks."""
+    quote = citation.quote
+    if span is None:
+        return quote
+    start = span.start - citation.start
+    if start < 0 or quote[start : start + len(span.text)] != span.text:
+        return quote
+    return f"{quote[:start]}*{span.text}*{quote[start + len(span.text) :]}"
+
+
 def _search(bot: Assistant, args: argparse.Namespace) -> int:
     passages = bot.retrieve(args.query)
     if args.json:
         from dataclasses import asdict
 
-        print(json.dumps([asdict(p) for p in passages], ensure_ascii=False, indent=2))
+        _print_json([asdict(p) for p in passages])
         return 0
     if not passages:
         print("No passages found.")
     for rank, p in enumerate(passages, start=1):
-        print(f"{rank}. {p.title} - {p.source} [{p.start}:{p.end}] score {p.score:.4f}")
-        print(textwrap.fill(p.text, width=100, initial_indent="    ", subsequent_indent="    "))
+        print(
+            f"{rank}. {_safe(p.title)} - {_safe(p.source)} [{p.start}:{p.end}] score {p.score:.4f}"
+        )
+        text = _safe(p.text, flow=True)
+        print(textwrap.fill(text, width=100, initial_indent="    ", subsequent_indent="    "))
     return 0
 
 
 def _sources(bot: Assistant, args: argparse.Namespace) -> int:
     infos = bot.sources()
     if args.json:
-        print(json.dumps([i.to_dict() for i in infos], ensure_ascii=False, indent=2))
+        _print_json([i.to_dict() for i in infos])
         return 0
     if not infos:
         print("No articles yet; add some with `dossier ingest PATH`.")
     for i in infos:
-        where = ", ".join(x for x in (i.outlet, i.date) if x)
-        print(f"{i.source}: {i.title}" + (f" ({where})" if where else "") + f" - {i.chunks} chunks")
+        where = _safe(", ".join(x for x in (i.outlet, i.date) if x))
+        print(
+            f"{_safe(i.source)}: {_safe(i.title)}"
+            + (f" ({where})" if where else "")
+            + f" - {i.chunks} chunks"
+        )
     return 0
 
 
 def _delete(bot: Assistant, args: argparse.Namespace) -> int:
-    known = {name for s in bot.sources() for name in (s.source, s.source_id)}
-    unknown = [s for s in args.sources if s not in known]
-    removed = bot.delete(args.sources)
+    # Refuses (AmbiguousName) before anything is removed when a name matches several.
+    found = bot.matching(args.sources, all_matches=args.all_matches)
+    removed = bot.delete(args.sources, all_matches=args.all_matches)
     print(f"Removed {removed} chunks.")
-    for s in unknown:
-        print(f"  not found: {s}", file=sys.stderr)
+    for source_id in sorted({s for matches in found.values() for s in matches}):
+        print(f"  deleted: {_safe(source_id)}")
+    unknown = [name for name, matches in found.items() if not matches]
+    for name in unknown:
+        print(f"  not found: {_safe(name)}", file=sys.stderr)
     return 1 if unknown else 0
 
 
@@ -277,23 +430,27 @@ def _doctor(bot: Assistant, args: argparse.Namespace) -> int:
     if args.rebuild is not None:
         aside, report = bot.rebuild(args.rebuild)
         if aside is not None:
-            print(f"The old store is kept in {aside}; delete it when you no longer need it.")
+            print(f"The old store is kept in {_safe(aside)}; delete it when you no longer need it.")
         print(f"Rebuilt: {report.summary()}")
         for failure in report.failures:
-            print(f"  failed: {failure.path}: {failure.reason}")
+            print(f"  failed: {_safe(failure.path)}: {_safe(failure.reason)}")
     checkup = bot.check()
     if args.repair and not checkup.ok:
         print(f"Before: {checkup.summary()}")
         for problem in checkup.problems:
-            print(f"  {problem.kind}: {problem.source_id or 'store'}: {problem.detail}")
+            print(
+                f"  {problem.kind}: {_safe(problem.source_id or 'store')}: {_safe(problem.detail)}"
+            )
         print(f"Repaired: {bot.repair(checkup).summary()}")
         checkup = bot.check()
     if args.json:
-        print(json.dumps(checkup.to_dict(), ensure_ascii=False, indent=2))
+        _print_json(checkup.to_dict())
     else:
         print(checkup.summary())
         for problem in checkup.problems:
-            print(f"  {problem.kind}: {problem.source_id or 'store'}: {problem.detail}")
+            print(
+                f"  {problem.kind}: {_safe(problem.source_id or 'store')}: {_safe(problem.detail)}"
+            )
         if not checkup.ok:
             print(
                 "Run `dossier doctor --repair` to fix this without re-embedding what is "
@@ -303,11 +460,8 @@ def _doctor(bot: Assistant, args: argparse.Namespace) -> int:
 
 
 def _ui(bot: Assistant, args: argparse.Namespace) -> int:
-    import logging
-
     from ui.app import default_seeds, serve
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = bot.settings
     auth = settings.login
     host, port = settings.ui_host, settings.ui_port

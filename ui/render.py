@@ -15,7 +15,7 @@ import html
 import re
 from collections.abc import Iterator
 
-from core.types import Answer, Citation, FileResult, SourceInfo, SyncReport
+from core.types import Answer, AnswerSpan, Citation, FileResult, SourceInfo, SyncReport
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _NEWLINES = re.compile(r"\r\n?|\n|\u2028|\u2029")
@@ -72,6 +72,9 @@ def answer_html(answer: Answer, turn: int) -> str:
 
     state = "dossier-final" if answer.answered else "dossier-refused"
     text = escape(answer.text)
+    if answer.span is not None and text.startswith(escape(answer.span.text)):
+        lead = escape(answer.span.text)  # the short answer the text opens with
+        text = f'<strong class="dossier-span">{lead}</strong>{text[len(lead) :]}'
     for sentence in answer.unsupported:  # LLM sentences that no passage supports
         flagged = escape(sentence)
         text = text.replace(
@@ -86,22 +89,32 @@ def answer_html(answer: Answer, turn: int) -> str:
     parts.append(f'<div class="dossier-text">{_MARKER.sub(link, text)}</div>')
     if answer.answered and answer.citations:
         parts.append('<div class="dossier-sources"><div class="dossier-label">Sources</div>')
-        parts.extend(citation_html(c, turn) for c in answer.citations)
+        spans = {s.citation: s for s in answer.spans}
+        parts.extend(citation_html(c, turn, spans.get(c.number)) for c in answer.citations)
         parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)
 
 
-def citation_html(citation: Citation, turn: int) -> str:
-    """One source: title, outlet, date and file, and the passage with the quote marked."""
+def citation_html(citation: Citation, turn: int, span: AnswerSpan | None = None) -> str:
+    """One source: title, outlet, date and file, and the passage with the quote marked
+    (and, inside it, the short answer in bold)."""
     meta = " · ".join(x for x in (citation.outlet, citation.date, citation.source) if x)
     before, quote, after = split_passage(citation)
+    marked = escape(quote)
+    if span is not None:
+        start = span.start - citation.start
+        if start >= 0 and quote[start : start + len(span.text)] == span.text:
+            marked = (
+                f'{escape(quote[:start])}<strong class="dossier-span">{escape(span.text)}'
+                f"</strong>{escape(quote[start + len(span.text) :])}"
+            )
     return (
         f'<details class="dossier-source" id="{source_anchor(turn, citation.number)}">'
         f'<summary><span class="dossier-n">[{citation.number}]</span> '
         f'<span class="dossier-title">{escape(citation.title or citation.source)}</span> '
         f'<span class="dossier-meta">{escape(meta)}</span></summary>'
-        f'<div class="dossier-passage">{escape(before)}<mark>{escape(quote)}</mark>'
+        f'<div class="dossier-passage">{escape(before)}<mark>{marked}</mark>'
         f"{escape(after)}</div></details>"
     )
 

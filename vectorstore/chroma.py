@@ -9,6 +9,7 @@ processes) can tell cheaply that the contents changed.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -21,7 +22,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from core.errors import ConfigError, StoreUnavailable
+from core.errors import ConfigError, NoDataDirectory, NotWritable, StoreUnavailable
 
 if TYPE_CHECKING:
     import chromadb
@@ -49,7 +50,11 @@ class StoredChunk:
 class ChunkStore:
     """A Chroma collection of article chunks.
 
+    An embedded store's ``persist_dir`` must exist: the store never makes it
+    (``NoDataDirectory`` otherwise); a read-only one raises ``NotWritable``.
+
     Example:
+        >>> Path("data/chroma").mkdir(parents=True, exist_ok=True)
         >>> store = ChunkStore(persist_dir=Path("data/chroma"), collection="dossier",
         ...                    embedding_model="all-MiniLM-L6-v2")
         >>> store.count()
@@ -93,10 +98,18 @@ class ChunkStore:
 
         settings = Settings(anonymized_telemetry=False, allow_reset=False)
         if self.persist_dir is not None:
+            # Never made here (Chroma would make it): whoever owns the directory makes it
+            # when writing, so reading a mistyped path fails instead of leaving a store behind.
+            if not self.persist_dir.is_dir():
+                raise NoDataDirectory(
+                    f"there is no Chroma directory at {self.persist_dir}; ingest articles to "
+                    "make one: `dossier ingest PATH`"
+                )
             try:
-                self.persist_dir.mkdir(parents=True, exist_ok=True)
                 return chromadb.PersistentClient(path=str(self.persist_dir), settings=settings)
             except Exception as exc:
+                if _is_read_only(exc):
+                    raise NotWritable.at(self.persist_dir, exc) from exc
                 raise StoreUnavailable(
                     f"cannot open the {self.where} ({type(exc).__name__}: {exc}); check that the "
                     f"directory is writable. If it is damaged, {REBUILD}"
@@ -170,6 +183,8 @@ class ChunkStore:
             self._client = None
             self._collection = None
             return self._unreachable(exc)
+        if _is_read_only(exc):
+            return NotWritable.at(self.persist_dir, exc)
         return StoreUnavailable(
             f"the {self.where} failed ({type(exc).__name__}: {exc}); `dossier doctor` checks "
             f"the data directory. If it is damaged, {REBUILD}"
@@ -350,6 +365,20 @@ class LangChainStore(VectorStore):
     @classmethod
     def from_texts(cls, *args: Any, **kwargs: Any) -> LangChainStore:
         raise NotImplementedError("make a ChunkStore and call its langchain() method")
+
+
+def _is_read_only(exc: BaseException) -> bool:
+    """Whether a Chroma failure comes from a directory or database it may not write to."""
+    cause: BaseException | None = exc
+    for _ in range(10):  # the error and what caused it (a chain can loop)
+        if cause is None:
+            break
+        if isinstance(cause, PermissionError) or getattr(cause, "errno", None) == errno.EROFS:
+            return True
+        if "readonly database" in str(cause):  # SQLite's SQLITE_READONLY, as Chroma words it
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def set_http_timeout(client: chromadb.ClientAPI, timeout: float) -> bool:

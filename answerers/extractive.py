@@ -1,0 +1,138 @@
+"""The default answerer: the sentence a fitted model picks, led by the reader's short answer.
+
+No LLM and no network. For each sentence of the top passages, ``Grounding``
+measures how it matches the question and the trained reader (``reader.py``)
+finds its best answer span; the fitted ranker (``ranker.py``) turns those
+signals into the probability that the sentence answers the question. The
+answer is the most probable sentence (and a second one when it is nearly as
+probable), quoted and cited, led by the reader's span inside it when the reader
+is confident enough: "412 — Volunteers counted 412 otters on the river Tweed
+this year. [1]". When no sentence
+reaches the threshold chosen on training articles, the articles do not answer
+the question. A question that asks what several articles say ("Which groups do
+these articles say ...") gets one cited claim per article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from answerers.grounding import Grounding
+from answerers.ranker import Candidate, Ranker, candidates
+from answerers.reader import Reader
+from core.stream import AnswerStream
+from core.types import Answer, AnswerSpan, Citation, Message, Passage
+
+# A question that wants every article's answer, not the best one.
+_LIST_QUESTION = re.compile(
+    r"\b(articles|sources|reports|outlets)\b.*\b(say|says|said|mention|report|name|list)"
+    r"|^\W*(which|what|who)\b.*\b(articles|all|each|every|various)\b"
+    r"|^\W*(list|name)\b",
+    re.I,
+)
+
+
+class ExtractiveAnswerer:
+    """Answers with the sentences the ranker picks, each led by the reader's span in it.
+
+    Example:
+        >>> answerer = ExtractiveAnswerer(grounding, Reader(), Ranker())
+        >>> answer = answerer.answer("Who leads the MIA?", passages)
+        >>> answer.span.text, answer.citations[0].quote
+        ('Alghabass Ag Intallah', '... would be led by ..., Alghabass Ag Intallah.')
+    """
+
+    mode = "extractive"
+
+    def __init__(
+        self,
+        grounding: Grounding,
+        reader: Reader,
+        ranker: Ranker,
+        *,
+        passages_read: int = 3,
+        articles_listed: int = 4,
+    ) -> None:
+        if passages_read < 1:
+            raise ValueError(f"passages_read must be positive, got {passages_read}")
+        self.grounding = grounding
+        self.reader = reader
+        self.ranker = ranker
+        self.passages_read = passages_read
+        self.articles_listed = articles_listed
+
+    def condense(self, question: str, history: Sequence[Message]) -> str | None:
+        return None  # no model to rewrite with: the service folds in the previous question
+
+    def stream(
+        self, question: str, passages: Sequence[Passage], *, query: str | None = None
+    ) -> AnswerStream:
+        return AnswerStream.of(self.answer(question, passages, query=query))
+
+    def rank(self, question: str, passages: Sequence[Passage]) -> list[tuple[float, Candidate]]:
+        """Every candidate sentence with its probability of answering, most probable first."""
+        read = list(passages[: self.passages_read])
+        scored = self.grounding.score_sentences(question, read, considered=len(read))
+        spans = self.reader.read(question, [p.text for p in read])
+        found = candidates(scored, spans, read)
+        probabilities = self.ranker.probabilities(found)
+        return sorted(zip(probabilities.tolist(), found, strict=True), key=lambda pc: -pc[0])
+
+    def _one_per_article(self, question: str, read: list[Passage]) -> list[Candidate]:
+        """Each article's most probable sentence, where it reaches the threshold.
+
+        Each article is ranked on its own: whether it answers does not depend on
+        how well another article does.
+        """
+        articles: dict[str, list[Passage]] = {}
+        for passage in read:
+            articles.setdefault(passage.source_id or passage.source, []).append(passage)
+        chosen = []
+        for passages in articles.values():
+            ranked = self.rank(question, passages)
+            if ranked and ranked[0][0] >= self.ranker.threshold:
+                chosen.append(ranked[0][1])
+        return chosen
+
+    def answer(
+        self, question: str, passages: Sequence[Passage], *, query: str | None = None
+    ) -> Answer:
+        """Answer ``question`` from ``passages``; ``query`` is the question with its chat context."""
+        listing = bool(_LIST_QUESTION.search(question))
+        # A list question reads more passages: its answers are spread over articles.
+        read = list(passages[: self.passages_read * (2 if listing else 1)])
+        ranked = self.rank(query or question, read) if read else []
+        threshold = self.ranker.threshold
+        if not ranked or ranked[0][0] < threshold:
+            return Answer.refusal(question, passages, mode=self.mode)
+        if listing:
+            chosen = self._one_per_article(query or question, read)[: self.articles_listed]
+        else:
+            best = ranked[0][0]
+            chosen = [ranked[0][1]] + [
+                c
+                for p, c in ranked[1:2]
+                if p >= max(threshold, self.ranker.second * best)
+                and not c.sentence.overlaps(ranked[0][1].sentence)
+            ]
+        # Read in article order, sources in retrieval order.
+        chosen.sort(key=lambda c: (c.sentence.rank, c.sentence.start))
+        citations: list[Citation] = []
+        short: list[AnswerSpan] = []
+        parts: list[str] = []
+        for number, candidate in enumerate(chosen, start=1):
+            s = candidate.sentence
+            citations.append(Citation.of(number, s.passage, s.start, s.end, s.score))
+            lead = ""
+            span = candidate.span
+            # The reader's span leads only where it is usually right (see Ranker.span_margin).
+            if span is not None and span.score - span.no_answer >= self.ranker.span_margin:
+                p = read[span.passage]
+                text = p.text[span.start : span.end]
+                start = p.start + span.start
+                short.append(AnswerSpan(text, number, p.source, start, start + len(text)))
+                if len(text) < 0.8 * len(s.text):
+                    lead = f"{text.rstrip('.,;:')} — "
+            parts.append(f"{lead}{s.text} [{number}]")
+        return Answer.cited(question, parts, citations, passages, mode=self.mode, spans=short)
