@@ -66,9 +66,14 @@ class ExtractiveAnswerer:
         return None  # no model to rewrite with: the service folds in the previous question
 
     def stream(
-        self, question: str, passages: Sequence[Passage], *, query: str | None = None
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        *,
+        query: str | None = None,
+        said: Sequence[str] = (),
     ) -> AnswerStream:
-        return AnswerStream.of(self.answer(question, passages, query=query))
+        return AnswerStream.of(self.answer(question, passages, query=query, said=said))
 
     def rank(self, question: str, passages: Sequence[Passage]) -> list[tuple[float, Candidate]]:
         """Every candidate sentence with its probability of answering, most probable first."""
@@ -96,9 +101,18 @@ class ExtractiveAnswerer:
         return chosen
 
     def answer(
-        self, question: str, passages: Sequence[Passage], *, query: str | None = None
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        *,
+        query: str | None = None,
+        said: Sequence[str] = (),
     ) -> Answer:
-        """Answer ``question`` from ``passages``; ``query`` is the question with its chat context."""
+        """Answer ``question`` from ``passages``; ``query`` is the question with its chat context.
+
+        A sentence an earlier answer in ``said`` already quoted gives way to the next
+        sentence that reaches the threshold; it is repeated only when none does.
+        """
         listing = bool(_LIST_QUESTION.search(question))
         # A list question reads more passages: its answers are spread over articles.
         read = list(passages[: self.passages_read * (2 if listing else 1)])
@@ -106,6 +120,11 @@ class ExtractiveAnswerer:
         threshold = self.ranker.threshold
         if not ranked or ranked[0][0] < threshold:
             return Answer.refusal(question, passages, mode=self.mode)
+        if said:
+            earlier = " ".join(" ".join(text.split()) for text in said)
+            new = [(p, c) for p, c in ranked if " ".join(c.sentence.text.split()) not in earlier]
+            if new and new[0][0] >= threshold:
+                ranked = new
         if listing:
             chosen = self._one_per_article(query or question, read)[: self.articles_listed]
         else:

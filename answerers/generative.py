@@ -160,10 +160,15 @@ class GenerativeAnswerer:
         return rewritten
 
     def stream(
-        self, question: str, passages: Sequence[Passage], *, query: str | None = None
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        *,
+        query: str | None = None,
+        said: Sequence[str] = (),
     ) -> AnswerStream:
         """Text pieces as the model writes them, then the checked ``Answer``."""
-        extractive = self.extractive.answer(question, passages, query=query)
+        extractive = self.extractive.answer(question, passages, query=query, said=said)
         given = list(passages[: self.passages_given])
         if not extractive.answered or not given:
             return AnswerStream.of(replace(extractive, mode=self.mode))  # weak evidence: no call

@@ -213,7 +213,8 @@ class Assistant:
             empty = self.store.count() == 0
             text = EMPTY_STORE if empty else NOT_ANSWERED
             return AnswerStream.of(Answer.refusal(question, mode=answerer.mode, text=text))
-        return answerer.stream(question, passages, query=query)
+        said = [m["content"] for m in turns if m["role"] == "assistant"]
+        return answerer.stream(question, passages, query=query, said=said)
 
     def _answerer(self, mode: str | None) -> Answerer:
         mode = self.default_mode if mode is None else mode

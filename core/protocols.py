@@ -20,7 +20,9 @@ class Answerer(Protocol):
 
     ``condense`` rewrites a follow-up so that it stands alone (None: the
     answerer cannot, and the service folds in the previous question instead).
-    ``stream`` answers; ``query`` is the question with its chat context.
+    ``stream`` answers; ``query`` is the question with its chat context and
+    ``said`` what the conversation's earlier answers already said (an answerer
+    does not say it again when it has something else).
     """
 
     mode: str
@@ -28,5 +30,10 @@ class Answerer(Protocol):
     def condense(self, question: str, history: Sequence[Message]) -> str | None: ...
 
     def stream(
-        self, question: str, passages: Sequence[Passage], *, query: str | None = None
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        *,
+        query: str | None = None,
+        said: Sequence[str] = (),
     ) -> AnswerStream: ...

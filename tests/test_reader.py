@@ -170,3 +170,25 @@ def test_a_list_question_gets_one_cited_claim_per_article(make_assistant, tmp_pa
     assert len(set(sources)) >= 2 and len(sources) == len(set(sources))
     assert "weather.txt" not in sources
     assert {s.citation for s in answer.spans} <= {c.number for c in answer.citations}
+
+
+def test_a_follow_up_does_not_repeat_what_an_earlier_answer_said(make_assistant, tmp_path: Path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    first = "Volunteers counted 412 otters on the river Tweed this year, the trust said on Tuesday."
+    second = "In all, volunteers counted 412 otters on the Tweed, the most since 1990."
+    (folder / "otters.txt").write_text(
+        f"Otter numbers rise on the Tweed\n\n{first} {second} "
+        "Otters were nearly extinct in England in the 1970s."
+    )
+    bot = make_assistant()
+    bot.ingest([folder])
+    question = "How many otters did volunteers count on the Tweed?"
+    passages = bot.retrieve(question)
+    fresh = bot.extractive.answer(question, passages)
+    assert first in [c.quote for c in fresh.citations]
+    again = bot.extractive.answer(question, passages, said=[f"412 — {first} [1]"])
+    assert [c.quote for c in again.citations] == [second]
+    # When nothing new reaches the threshold, the answer is repeated rather than refused.
+    both = bot.extractive.answer(question, passages, said=[f"{first} {second}"])
+    assert both.answered and first in [c.quote for c in both.citations]
