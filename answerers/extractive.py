@@ -111,7 +111,7 @@ class ExtractiveAnswerer:
         """Answer ``question`` from ``passages``; ``query`` is the question with its chat context.
 
         A sentence an earlier answer in ``said`` already quoted gives way to the next
-        sentence that reaches the threshold; it is repeated only when none does.
+        one when that is nearly as probable (``Ranker.second``); otherwise it is repeated.
         """
         listing = bool(_LIST_QUESTION.search(question))
         # A list question reads more passages: its answers are spread over articles.
@@ -123,7 +123,9 @@ class ExtractiveAnswerer:
         if said:
             earlier = " ".join(" ".join(text.split()) for text in said)
             new = [(p, c) for p, c in ranked if " ".join(c.sentence.text.split()) not in earlier]
-            if new and new[0][0] >= threshold:
+            # Only for a sentence nearly as probable (the second-sentence ratio): a follow-up
+            # that asks the same thing again gets the same answer.
+            if new and new[0][0] >= max(threshold, self.ranker.second * ranked[0][0]):
                 ranked = new
         if listing:
             chosen = self._one_per_article(query or question, read)[: self.articles_listed]

@@ -29,13 +29,17 @@ _ANAPHORA = re.compile(
     r"the man|the woman|the leader|the town|the country|the company|the city)\b",
     re.IGNORECASE,
 )
+MAX_PREVIOUS_CHARS = 300  # the most of the previous question folded into a follow-up's query
+MAX_QUERY_CHARS = 2000  # a query may be as long as a question (assistant.service's limit)
 
 
 def contextual_query(question: str, history: Sequence[Message] | None) -> str:
     """The retrieval query for ``question`` given the chat so far.
 
     A question that refers back ("Who leads it?") or is too short to stand alone
-    is prefixed with the previous user question, which names what "it" is.
+    is prefixed with the previous user question, which names what "it" is: its first
+    ``MAX_PREVIOUS_CHARS`` characters, and only while the query stays within
+    ``MAX_QUERY_CHARS`` (a long history never makes an overlong query).
 
     Example:
         >>> contextual_query("Who leads it?", [{"role": "user", "content": "What is the MIA?"}])
@@ -48,7 +52,11 @@ def contextual_query(question: str, history: Sequence[Message] | None) -> str:
     if not previous:
         return question
     if _ANAPHORA.search(question) or len(tokenize(question)) < 2:
-        return f"{previous[-1].strip()} {question}"
+        prefix = " ".join(previous[-1].split())
+        if len(prefix) > MAX_PREVIOUS_CHARS:
+            prefix = prefix[: MAX_PREVIOUS_CHARS + 1].rsplit(" ", 1)[0][:MAX_PREVIOUS_CHARS]
+        if len(prefix) + 1 + len(question) <= MAX_QUERY_CHARS:
+            return f"{prefix} {question}"
     return question
 
 

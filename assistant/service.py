@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 import shutil
 import threading
@@ -33,12 +34,14 @@ from core.errors import (
 from core.protocols import Answerer
 from core.settings import EXTRACTIVE, LOCAL, LLMSpec, Settings, parse_llm
 from core.stream import AnswerStream, Pieces
+from core.text import NAME_OR_NUMBER, split_sentences
 from core.types import NOT_ANSWERED, Answer, Message, Passage, SourceInfo, SyncReport
 from ingest import doctor
 from ingest.doctor import Checkup, Repair
 from ingest.sync import Indexer, Progress
 from vectorstore.chroma import ChunkStore
 from vectorstore.embeddings import Embedder
+from vectorstore.metadata import CHUNK_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +261,31 @@ class Assistant:
         self._open_data_dir(write=False)
         return self.retriever.retrieve(query, k)
 
+    def example_questions(self, n: int = 3) -> list[str]:
+        """Up to ``n`` questions the newest articles answer, made from their own sentences.
+
+        From each article's first passage, the first sentence that names someone or
+        something and reads as "<Name> <verb> ..." becomes "Who <verb> ...?" (or
+        "What is ...?"); failing that, a sentence's first name becomes "What is
+        reported about <Name>?". Each is at most ``MAX_EXAMPLE_CHARS`` characters
+        and never cut short.
+        """
+        self._open_data_dir(write=False)
+        first = self.store.get(where={CHUNK_INDEX: 0})
+        first.sort(key=lambda c: str(c.metadata.get("ingested_at", "")), reverse=True)
+        questions: list[str] = []
+        for chunk in first:
+            title = str(chunk.metadata.get("title", ""))
+            sentences = [chunk.text[s:e].strip() for s, e in split_sentences(chunk.text)]
+            sentences = [s for s in sentences if s and s != title and s[-1] in ".!"]
+            made = [q for q in map(question_from_sentence, sentences) if q]
+            made = made or [q for q in map(_about_name, sentences) if q]
+            if made and made[0] not in questions:
+                questions.append(made[0])
+            if len(questions) >= n:
+                break
+        return questions
+
     # -- the collection -----------------------------------------------------------------
 
     def ingest(
@@ -282,17 +310,22 @@ class Assistant:
         A ``source_id`` (the full path ``dossier sources --json`` shows) means its
         one article. A file name or relative path means every article it names;
         when that is more than one, ``AmbiguousName`` lists them unless
-        ``all_matches`` says every match is meant.
+        ``all_matches`` says every match is meant. Articles whose delete was
+        interrupted count as stored, so that deleting them again finishes it.
         """
         stored = self.sources()
         ids = {s.source_id for s in stored}
+        # Articles whose delete was interrupted: Chroma may no longer list them, but a
+        # delete of the same name must find them to finish the job.
+        pending = [p for p in self.indexer.pending_deletes() if p not in ids]
         found: dict[str, list[str]] = {}
         for name in names:
-            if name in ids:
+            if name in ids or name in pending:
                 found[name] = [name]
                 continue
             path = str(Path(name).resolve())
             found[name] = [s.source_id for s in stored if name == s.source or s.source_id == path]
+            found[name] += [p for p in pending if name == Path(p).name or p == path]
         ambiguous = {name: matches for name, matches in found.items() if len(matches) > 1}
         if ambiguous and not all_matches:
             name, matches = next(iter(ambiguous.items()))
@@ -438,6 +471,56 @@ def clean_question(question: Any) -> str:
             f"{MAX_QUESTION_CHARS:,}, so shorten it to the question itself"
         )
     return text
+
+
+MAX_EXAMPLE_CHARS = 100
+# "<Name>[, an aside,] <verb> <the rest>": a name is capitalised words, with small joining words.
+_NAME = r"[A-Z][\w’'-]*(?:\s+(?:(?:of|for|the|and|de|al|in)\s+)*[A-Z][\w’'-]*)*"
+_STATEMENT = re.compile(
+    rf"^(?P<name>{_NAME})(?:,[^,]{{1,80}},)?\s+"
+    r"(?P<verb>is|are|was|were|has|have|had|will|would|can|could|said|says|told|leads|heads|"
+    r"controls|wants|plans|[a-z]{3,}ed)\s+(?P<rest>[^\s].*)$"
+)
+# Where the first clause ends, for the question's object.
+_CLAUSE_END = re.compile(
+    r"\s*(?:[,;:(“”\"]|\s[–—-]\s|\s(?:and|but|that|which|who|where|while|because|after|"
+    r"before|as|since|when|according)\s)"
+)
+_NOT_NAMES = frozenset(
+    "A An The This That These Those He She It They We I You His Her Its Their Our In On At "
+    "For But And Or If As When While After Before Since There Here What Who Why How".split()
+)
+
+
+def question_from_sentence(sentence: str) -> str | None:
+    """A question that ``sentence`` answers, or None when its form is not "<Name> <verb> ...".
+
+    Example:
+        >>> question_from_sentence("Northern Mali is the birthplace of an insurgency that spread.")
+        'What is the birthplace of an insurgency?'
+        >>> question_from_sentence("Ansar Dine, one of the rebel groups, has split, and ...")
+        'Who has split?'
+    """
+    match = _STATEMENT.match(sentence.strip())
+    if not match or match["name"].split()[0] in _NOT_NAMES:
+        return None
+    rest = _CLAUSE_END.split(match["rest"], maxsplit=1)[0].rstrip(" .!?")
+    verb = match["verb"]
+    if not rest and verb in ("is", "are", "was", "were", "will", "would", "can", "could"):
+        return None  # "X is." asks nothing
+    lead = "What" if verb in ("is", "are", "was", "were") else "Who"
+    question = f"{lead} {verb} {rest}".strip() + "?"
+    return question if len(question) <= MAX_EXAMPLE_CHARS else None
+
+
+def _about_name(sentence: str) -> str | None:
+    """ "What is reported about <the first name>?" for a sentence that names someone."""
+    for match in NAME_OR_NUMBER.finditer(sentence):
+        name = re.match(_NAME, sentence[match.start() :])
+        if name and name[0] not in _NOT_NAMES and len(name[0].split()) >= 2:
+            question = f"What is reported about {name[0]}?"
+            return question if len(question) <= MAX_EXAMPLE_CHARS else None
+    return None
 
 
 _DEFAULT: dict[Settings, Assistant] = {}

@@ -178,7 +178,8 @@ class Answer:
         return asdict(self)
 
 
-FileStatus = Literal["added", "updated", "unchanged", "deleted", "failed"]
+# "moved": the same content was stored under a path whose file is gone; re-keyed, not re-embedded.
+FileStatus = Literal["added", "updated", "moved", "unchanged", "deleted", "failed"]
 
 
 @dataclass(frozen=True)
@@ -209,9 +210,10 @@ class SyncReport:
         return tuple(f for f in self.files if f.status == "failed")
 
     def summary(self) -> str:
-        counts = ", ".join(
-            f"{self.count(s)} {s}" for s in ("added", "updated", "unchanged", "deleted", "failed")
-        )
+        statuses: tuple[FileStatus, ...] = ("added", "updated", "unchanged", "deleted", "failed")
+        if self.count("moved"):  # shown only when a move happened
+            statuses = ("added", "updated", "moved", "unchanged", "deleted", "failed")
+        counts = ", ".join(f"{self.count(s)} {s}" for s in statuses)
         return f"{counts} ({self.chunks_embedded} chunks embedded, {self.seconds:.1f} s)"
 
     def to_dict(self) -> dict[str, Any]:

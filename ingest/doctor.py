@@ -5,7 +5,11 @@ has), Chroma (the chunks and their vectors) and the keyword index (derived from
 Chroma at run time). An ingest killed at the wrong moment can leave chunks no
 record tracks, or records whose chunks are missing, or two versions of one
 article; the next ingest heals most of that itself, and ``repair`` heals the
-rest without re-embedding what is intact. A store Chroma cannot open at all is
+rest without re-embedding what is intact. A delete that was interrupted (its
+tombstone is still there) is reported and finished by ``repair``, never undone:
+its article is not synced back. A stored article whose file no longer exists is
+reported (``missing-file``) but left alone: ``dossier ingest --prune`` removes
+it, and ingesting the file at its new path moves it. A store Chroma cannot open at all is
 rebuilt from the article files by the service (``Assistant.rebuild``), which
 knows the data directory's layout.
 """
@@ -26,13 +30,16 @@ from vectorstore.chroma import ChunkStore
 from vectorstore.metadata import CONTENT_HASH, SOURCE_ID
 
 VECTOR_SAMPLE = 50  # chunks looked up by their own vector to check Chroma's vector index
+VECTOR_SEARCH_WIDTH = 50  # neighbours looked at before a sampled chunk counts as lost
 
 
 @dataclass(frozen=True)
 class Problem:
     """One inconsistency, for one article (``source_id``) or for the whole store."""
 
-    kind: str  # untracked-chunks, missing-chunks, mixed-versions, keyword-index, vector-index
+    # untracked-chunks, missing-chunks, mixed-versions, pending-delete, missing-file,
+    # keyword-index, vector-index
+    kind: str
     source_id: str
     detail: str
     ids: tuple[str, ...] = ()
@@ -72,10 +79,12 @@ class Repair:
     adopted: int = 0  # stored chunks that were intact but untracked: now tracked, not re-embedded
     deleted: int = 0  # chunks of no current article version
     forgotten: int = 0  # records whose chunk was missing
+    finished_deletes: int = 0  # articles whose interrupted delete was finished
     report: SyncReport = field(default_factory=SyncReport)  # the re-sync of the affected files
 
     def summary(self) -> str:
         return (
+            f"{self.finished_deletes} interrupted deletes finished, "
             f"{self.adopted} chunks adopted, {self.deleted} stale chunks deleted, "
             f"{self.forgotten} records of missing chunks dropped, "
             f"{self.report.chunks_embedded} chunks re-embedded"
@@ -128,6 +137,26 @@ def check(indexer: Indexer, keyword_ids: Collection[str]) -> Checkup:
                 )
             )
 
+    for source_id in indexer.pending_deletes():
+        problems.append(
+            Problem(
+                "pending-delete",
+                source_id,
+                "its delete was interrupted; `dossier doctor --repair` (or the same "
+                "`dossier delete` again) finishes it",
+            )
+        )
+    for source_id in sorted(versions):
+        if source_id and not Path(source_id).exists():
+            problems.append(
+                Problem(
+                    "missing-file",
+                    source_id,
+                    "the file no longer exists; ingest it at its new path to move it, or "
+                    "`dossier ingest --prune PATH` to remove it (repair leaves it alone)",
+                )
+            )
+
     keyword_ids = set(keyword_ids)
     if keyword_ids != set(chunks):
         problems.append(
@@ -166,8 +195,13 @@ def _check_vectors(store: ChunkStore, ids: list[str]) -> tuple[int, list[str]]:
     sample = ids[::step][:VECTOR_SAMPLE]
     unfound = []
     for chunk_id, vector in store.vectors(sample).items():
-        hits = store.query(vector, 5)
-        if chunk_id not in {h.id for h in hits}:
+        # HNSW search is approximate: after many writes and deletes it can rank a point
+        # just outside a small top-k. Look wider before calling it lost; a damaged index
+        # misses it however wide the search.
+        for width in (5, VECTOR_SEARCH_WIDTH):
+            if chunk_id in {h.id for h in store.query(vector, width)}:
+                break
+        else:
             unfound.append(chunk_id)
     return len(sample), unfound
 
@@ -175,15 +209,21 @@ def _check_vectors(store: ChunkStore, ids: list[str]) -> tuple[int, list[str]]:
 def repair(indexer: Indexer, checkup: Checkup) -> Repair:
     """Make the records and Chroma agree, re-embedding only chunks that are really missing.
 
-    Untracked chunks that belong to the article's current file are adopted (a
+    Interrupted deletes are finished first. Untracked chunks that belong to the
+    article's current file are adopted (a
     record is written for them); any other chunk of an old version is deleted;
     records whose chunk is missing are dropped, and the affected files are
     synced again, which embeds exactly the chunks they lack.
     """
     store = indexer.store
-    affected = {p.source_id for p in checkup.problems if p.source_id}
     adopted = deleted = forgotten = 0
     with indexer.locked():
+        # First finish interrupted deletes (all of them, whatever the checkup saw): what
+        # the user deleted is never re-synced below.
+        finished, removed = indexer.finish_deletes()
+        affected = {
+            p.source_id for p in checkup.problems if p.source_id and p.kind in _REPAIRABLE
+        } - set(finished)
         manager = indexer.record_manager
         for source_id in sorted(affected):
             current = _current_ids(indexer, source_id)
@@ -204,11 +244,14 @@ def repair(indexer: Indexer, checkup: Checkup) -> Repair:
             if dropped:
                 manager.delete_keys(dropped)
                 forgotten += len(dropped)
-        if adopted or deleted or forgotten:
+        if adopted or deleted or forgotten or removed:
             store.bump_generation()
     files = [s for s in sorted(affected) if Path(s).is_file()]
     report = indexer.sync(files) if files else SyncReport()
-    return Repair(adopted, deleted, forgotten, report)
+    return Repair(adopted, deleted, forgotten, len(finished), report)
+
+
+_REPAIRABLE = frozenset({"untracked-chunks", "missing-chunks", "mixed-versions"})
 
 
 def _current_ids(indexer: Indexer, source_id: str) -> set[str] | None:

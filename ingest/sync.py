@@ -12,6 +12,20 @@ chunking parameters, so:
 
 Only one ingest may write to a data directory at a time (a file lock); a second
 one is refused at once.
+
+Deletes are as crash-safe as ingests: ``delete`` first records the intent (a
+*tombstone* per article, a row of the ``dossier_pending_delete`` table in the
+record manager's own database, so it is committed durably, survives SIGKILL and
+lives beside the records in SQLite or a shared PostgreSQL alike), then deletes
+the chunks and records, then clears the tombstone. An interrupted delete is
+finished, never undone, by running it again, by ``dossier doctor --repair``, or
+by the next ingest (which runs as it would after the delete: a file it names is
+then added again, exactly as after a delete that was not interrupted).
+
+A file whose exact content is stored under another path whose file no longer
+exists has been moved: its chunks are re-keyed to the new path with their
+vectors (nothing is embedded), new chunks and records first, the old ones last,
+so a re-run after a crash finishes the move.
 """
 
 from __future__ import annotations
@@ -34,9 +48,16 @@ from core.errors import IngestInProgress, NotWritable, RejectedFile, StoreUnavai
 from core.types import Article, Chunk, FileResult, SourceInfo, SyncReport
 from ingest.chunking import chunk_text
 from ingest.loaders import find_files, load_article_with_note
-from vectorstore.metadata import CHUNK_INDEX, SOURCE_ID, chunk_metadata, to_source_info
+from vectorstore.metadata import (
+    CHUNK_INDEX,
+    CONTENT_HASH,
+    SOURCE_ID,
+    chunk_metadata,
+    to_source_info,
+)
 
 if TYPE_CHECKING:
+    import sqlalchemy
     from langchain_classic.indexes import SQLRecordManager
 
     from vectorstore.chroma import ChunkStore
@@ -45,6 +66,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[FileResult, int, int], None]  # (result, done, total)
+
+TOMBSTONES = "dossier_pending_delete"  # Dossier's own table in the record manager's database
 
 
 @dataclass
@@ -83,6 +106,7 @@ class Indexer:
     @property
     def record_manager(self) -> SQLRecordManager:
         if self._record_manager is None:
+            import sqlalchemy
             from langchain_classic.indexes import SQLRecordManager
 
             try:
@@ -90,6 +114,9 @@ class Indexer:
                     f"dossier/{self.store.collection_name}", db_url=self.record_manager_url
                 )
                 manager.create_schema()
+                engine = manager.engine
+                assert isinstance(engine, sqlalchemy.Engine)  # Dossier never makes an async one
+                _tombstone_table().metadata.create_all(engine, checkfirst=True)
             except Exception as exc:
                 raise StoreUnavailable(
                     f"cannot open the record manager database {self.record_manager_url} "
@@ -127,6 +154,62 @@ class Indexer:
         with engine.connect() as connection:
             rows = connection.execute(query).all()
         return {key: group or "" for key, group in rows}
+
+    # -- tombstones: deletes asked for and not yet finished -----------------------------
+
+    def pending_deletes(self) -> list[str]:
+        """Articles (``source_id``) whose delete was started and not finished."""
+        import sqlalchemy
+
+        manager = self.record_manager
+        table = _tombstone_table()
+        query = sqlalchemy.select(table.c.source_id).where(table.c.namespace == manager.namespace)
+        with self._engine().connect() as connection:
+            return sorted(row[0] for row in connection.execute(query))
+
+    def _engine(self) -> sqlalchemy.Engine:
+        import sqlalchemy
+
+        engine = self.record_manager.engine
+        assert isinstance(engine, sqlalchemy.Engine)  # Dossier never makes an async one
+        return engine
+
+    def _mark_deleted(self, source_ids: Sequence[str]) -> None:
+        """Write the tombstones, committed, before anything is deleted."""
+        import sqlalchemy
+
+        namespace = self.record_manager.namespace
+        table = _tombstone_table()
+        todo = sorted(set(source_ids) - set(self.pending_deletes()))
+        if not todo:
+            return
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._engine().begin() as connection:
+            connection.execute(
+                sqlalchemy.insert(table),
+                [{"namespace": namespace, "source_id": s, "requested_at": now} for s in todo],
+            )
+
+    def _clear_tombstone(self, source_id: str) -> None:
+        import sqlalchemy
+
+        table = _tombstone_table()
+        with self._engine().begin() as connection:
+            connection.execute(
+                sqlalchemy.delete(table).where(
+                    table.c.namespace == self.record_manager.namespace,
+                    table.c.source_id == source_id,
+                )
+            )
+
+    def finish_deletes(self) -> tuple[list[str], int]:
+        """Finish interrupted deletes (the caller holds the lock): (articles, chunks removed)."""
+        done = self.pending_deletes()
+        removed = 0
+        for source_id in done:
+            removed += self._delete(source_id)
+            self._clear_tombstone(source_id)
+        return done, removed
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -219,6 +302,14 @@ class Indexer:
                 if progress is not None:
                     progress(result, len(results) - len(problems), total)
 
+            # A delete that was interrupted is finished first: this ingest then runs as it
+            # would have after it (a file it names comes back, as after any delete).
+            finished, deleted_chunks = self.finish_deletes()
+            for source_id in finished:
+                log.warning("%s: finishing an interrupted delete", source_id)
+                report(FileResult(source_id, "deleted"))
+            orphans = self._orphans()
+
             def flush() -> None:
                 nonlocal embedded
                 for p in pending:
@@ -280,7 +371,14 @@ class Indexer:
                     )
                     continue
                 existing = set(manager.list_keys(group_ids=[article.source_id]))
-                if existing == {d.id for d in docs}:
+                wanted = {d.id for d in docs}
+                old = self._moved_from(article, orphans) if existing in (set(), wanted) else None
+                if old is not None and self._move(old, docs, existing == wanted):
+                    orphans[article.content_hash].remove(old)
+                    moved_note = "; ".join(x for x in (note, f"moved from {old}") if x)
+                    report(FileResult(str(path), "moved", chunks=len(docs), note=moved_note))
+                    continue
+                if existing == wanted:
                     unchecked.append(_Pending(path, "unchanged", docs, note))
                     if sum(len(p.documents) for p in unchecked) >= self.batch_chunks:
                         check_unchanged()
@@ -295,7 +393,7 @@ class Indexer:
                 for source_id in self.missing_sources():
                     deleted_chunks += self._delete(source_id)
                     report(FileResult(source_id, "deleted"))
-            if embedded or deleted_chunks or any(r.status == "updated" for r in results):
+            if embedded or deleted_chunks or any(r.status in ("updated", "moved") for r in results):
                 self.store.bump_generation()
         return SyncReport(
             files=tuple(results),
@@ -303,6 +401,65 @@ class Indexer:
             chunks_deleted=deleted_chunks,
             seconds=time.perf_counter() - started,
         )
+
+    def _orphans(self) -> dict[str, list[str]]:
+        """content_hash -> stored articles with that content whose files no longer exist."""
+        found: dict[str, list[str]] = {}
+        for chunk in self.store.get(where={CHUNK_INDEX: 0}, include_text=False):
+            source_id = str(chunk.metadata.get(SOURCE_ID, ""))
+            if source_id and not Path(source_id).exists():
+                found.setdefault(str(chunk.metadata.get(CONTENT_HASH, "")), []).append(source_id)
+        return found
+
+    @staticmethod
+    def _moved_from(article: Article, orphans: dict[str, list[str]]) -> str | None:
+        """The stored article this one was moved from, if any: same content, file gone."""
+        candidates = [s for s in orphans.get(article.content_hash, []) if s != article.source_id]
+        return candidates[0] if candidates else None
+
+    def _move(self, old: str, documents: list[Document], recorded: bool) -> bool:
+        """Re-key the stored article ``old`` as ``documents`` (a new path), reusing its vectors.
+
+        New chunks, then their records, then the old records and chunks: a crash
+        at any point leaves a state a re-run finishes (``recorded``: the new
+        chunks are already tracked, only the old article is left to remove).
+        False, with nothing changed, when the stored chunks do not fit the new
+        ones (other chunking settings): the file is then embedded as usual.
+        """
+        manager = self.record_manager
+        old_keys = manager.list_keys(group_ids=[old])
+        if recorded:
+            ids = [self._document_id(d) for d in documents]
+            if len(self.store.get(ids=ids, include_text=False)) != len(ids):
+                return False  # Chroma lost some: the unchanged check re-adds them first
+        else:
+            stored = self.store.get(where={SOURCE_ID: old})
+            by_span = {
+                (c.metadata.get(CHUNK_INDEX), c.metadata.get("start"), c.metadata.get("end")): c
+                for c in stored
+            }
+            vectors = self.store.vectors([c.id for c in stored])
+            spans = [
+                (d.metadata[CHUNK_INDEX], d.metadata["start"], d.metadata["end"]) for d in documents
+            ]
+            if len(stored) != len(documents) or any(
+                span not in by_span or by_span[span].id not in vectors for span in spans
+            ):
+                return False
+            new_ids = [self._document_id(d) for d in documents]
+            self.store.add(
+                ids=new_ids,
+                texts=[d.page_content for d in documents],
+                vectors=[vectors[by_span[span].id] for span in spans],
+                metadatas=[d.metadata for d in documents],
+            )
+            source_id = documents[0].metadata[SOURCE_ID]
+            manager.update(new_ids, group_ids=[source_id] * len(new_ids))
+        stored_ids = [c.id for c in self.store.get(where={SOURCE_ID: old}, include_text=False)]
+        # Records first: until the old chunks are gone, a re-run still sees the move to finish.
+        manager.delete_keys(old_keys)
+        self.store.delete(ids=sorted(set(old_keys) | set(stored_ids)))
+        return True
 
     def _drop_untracked(self, documents: list[Document]) -> None:
         """Delete chunks of the article that no record tracks and this version does not have.
@@ -334,9 +491,18 @@ class Indexer:
         return [i.source_id for i in self.sources() if not Path(i.source_id).exists()]
 
     def delete(self, source_ids: Sequence[str]) -> int:
-        """Remove articles (by ``source_id``) from Chroma and the record manager."""
+        """Remove articles (by ``source_id``) from Chroma and the record manager.
+
+        The intent is committed first (a tombstone per article), so a killed
+        delete is finished by running it again or by ``doctor --repair``; each
+        tombstone is cleared once its article is gone.
+        """
         with self.locked():
-            removed = sum(self._delete(s) for s in source_ids)
+            self._mark_deleted(source_ids)
+            removed = 0
+            for source_id in dict.fromkeys(source_ids):
+                removed += self._delete(source_id)
+                self._clear_tombstone(source_id)
             if removed:
                 self.store.bump_generation()
             return removed
@@ -350,3 +516,23 @@ class Indexer:
         self.store.delete(ids=sorted(set(keys) | set(stored)))
         manager.delete_keys(keys)
         return len(set(keys) | set(stored))
+
+
+_TABLE: list[sqlalchemy.Table] = []
+
+
+def _tombstone_table() -> sqlalchemy.Table:
+    """The tombstones: one row per article whose delete has started and not finished."""
+    import sqlalchemy
+
+    if not _TABLE:
+        _TABLE.append(
+            sqlalchemy.Table(
+                TOMBSTONES,
+                sqlalchemy.MetaData(),
+                sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
+                sqlalchemy.Column("source_id", sqlalchemy.String(4096), primary_key=True),
+                sqlalchemy.Column("requested_at", sqlalchemy.String(64), nullable=False),
+            )
+        )
+    return _TABLE[0]

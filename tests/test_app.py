@@ -239,3 +239,16 @@ def test_login_and_busy_queue(tmp_path: Path):
         assert len(answered) + len(busy) == len(outcomes), outcomes
         assert all("queue is full" in o.lower() for o in busy), busy
         assert "Traceback" not in running.log
+
+
+def test_the_address_is_the_last_line_printed(tmp_path: Path):
+    # An app of its own: the shared one's log goes on after start-up.
+    with running_app(tmp_path) as started:
+        time.sleep(1)  # the line is printed just after the server answers
+        log = started.log
+    assert "first start: ingested the seed articles" in log
+    lines = [line for line in log.splitlines() if line.strip() and "http" in line]
+    assert lines, log
+    assert lines[-1] == f"Dossier is running at {started.url.rstrip('/')} (Ctrl+C to stop)", log
+    assert log.index("first start") < log.index("Dossier is running at")
+    assert "Running on local URL" not in log  # Gradio's own start-up lines are quiet

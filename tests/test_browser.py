@@ -121,6 +121,26 @@ def test_chat_streams_the_answer_and_opens_the_highlighted_source(page, app: Run
     assert highlighted == expected["citations"][0]["quote"]
     assert "Alghabass Ag Intallah" in highlighted
 
+    # The chat's toolbar (share, clear, copy) covers no line of the question or the answer.
+    answer.locator(".dossier-text").hover()
+    toolbar = [
+        b.bounding_box() for b in page.locator("#chat .top-panel button").all() if b.is_visible()
+    ]
+    if toolbar:
+        texts = [page.locator("#chat .dossier-question").first, answer.locator(".dossier-text")]
+        for text in texts:
+            box = text.bounding_box()
+            assert box is not None
+            for button in toolbar:
+                assert button is not None
+                apart = (
+                    button["y"] + button["height"] <= box["y"]
+                    or box["y"] + box["height"] <= button["y"]
+                    or button["x"] + button["width"] <= box["x"]
+                    or box["x"] + box["width"] <= button["x"]
+                )
+                assert apart, (button, box)
+
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat.png"))
 

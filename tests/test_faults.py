@@ -231,3 +231,115 @@ def test_rebuild_with_no_known_files_says_what_to_do(tmp_path: Path) -> None:
     bot = Assistant(data_dir=tmp_path / "data")
     with pytest.raises(StoreUnavailable, match=r"name them: `dossier doctor --rebuild PATH"):
         bot.rebuild([])
+
+
+def delete_process(data_dir: Path, paths: list[Path]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", "delete", "--data-dir", str(data_dir)]
+        + [str(p) for p in paths],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def pending_deletes(data_dir: Path) -> int:
+    """Tombstones in the record manager's database (-1 before the table exists)."""
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "records.sqlite", timeout=5) as db:
+        try:
+            return int(db.execute("SELECT count(*) FROM dossier_pending_delete").fetchone()[0])
+        except sqlite3.OperationalError:
+            return -1
+
+
+def kill_mid_delete(process: subprocess.Popen[bytes], data_dir: Path, at: int) -> bool:
+    """SIGKILL the delete once ``at`` or fewer of its articles are left; True if it was mid-way."""
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if 0 < pending_deletes(data_dir) <= at:
+            break
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return pending_deletes(data_dir) > 0
+
+
+def assert_deleted(bot: Assistant, folder: Path, gone: dict[str, Fact], facts: list[Fact]) -> None:
+    """The deleted articles are gone for good, every other one is intact."""
+    want = {s: ids for s, ids in expected_ids(bot, folder).items() if Path(s).name not in gone}
+    stored: dict[str, set[str]] = {}
+    for chunk in bot.store.iter_all(include_text=False):
+        stored.setdefault(chunk.metadata["source_id"], set()).add(chunk.id)
+    assert stored == want
+    records: dict[str, set[str]] = {}
+    for key, group in bot.indexer.records().items():
+        records.setdefault(group, set()).add(key)
+    assert records == want
+    assert bot.indexer.pending_deletes() == []
+    checkup = bot.check()
+    assert checkup.ok, checkup.problems
+    for fact in list(gone.values())[:3]:
+        answer = bot.answer(fact.question)
+        assert fact.answer not in answer.text, (fact, answer.text)
+        assert all(c.source != fact.file for c in answer.citations)
+    kept = [f for f in facts if f.file not in gone]
+    answer = bot.answer(kept[0].question)
+    assert kept[0].answer in answer.text and answer.citations[0].source == kept[0].file
+
+
+@pytest.mark.slow
+def test_a_killed_delete_is_finished_never_undone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "articles"
+    facts = write_corpus(folder, 100, seed=5)
+    data_dir = tmp_path / "data"
+    Assistant(data_dir=data_dir).ingest([folder])
+    by_file = {f.file: f for f in facts}
+    rng = random.Random(2027)
+    gone: dict[str, Fact] = {}
+    landed = 0
+    for trial in range(4):
+        victims = rng.sample(sorted(set(by_file) - set(gone)), 20)
+        paths = [(folder / name).resolve() for name in victims]
+        landed += kill_mid_delete(delete_process(data_dir, paths), data_dir, rng.randint(1, 19))
+        gone.update({name: by_file[name] for name in victims})
+        SharedSystemClient.clear_system_cache()
+        pending = fresh(data_dir).indexer.pending_deletes()
+        if trial % 2 == 0:
+            # doctor reports the interrupted delete and --repair finishes it, re-embedding none
+            code = main(["doctor", "--data-dir", str(data_dir)])
+            out = capsys.readouterr().out
+            assert all(f"pending-delete: {p}" in out for p in pending) and code == (
+                1 if pending else 0
+            )
+            assert main(["doctor", "--data-dir", str(data_dir), "--repair"]) == 0
+            out = capsys.readouterr().out
+            assert "0 chunks re-embedded" in out and "consistent" in out
+        else:
+            # the same delete again finishes it: the pending articles are found, not "not found"
+            main(["delete", "--data-dir", str(data_dir), *map(str, paths)])
+            out, err = capsys.readouterr()
+            assert all(f"deleted: {p}" in out and f"not found: {p}" not in err for p in pending)
+        assert_deleted(fresh(data_dir), folder, gone, facts)
+    assert landed >= 2  # the kill landed with articles still to delete
+
+
+def test_an_ingest_after_a_killed_delete_runs_as_after_the_delete(
+    healthy: tuple[Assistant, Path, list[Fact]],
+) -> None:
+    """A pending delete is finished first; a file the ingest names is then added again."""
+    bot, folder, _ = healthy
+    victims = sorted(expected_ids(bot, folder))[:2]
+    bot.indexer._mark_deleted(victims)  # a delete killed right after recording its intent
+    assert {(p.kind, p.source_id) for p in bot.check().problems} == {
+        ("pending-delete", v) for v in victims
+    }
+    report = bot.ingest([victims[0]])
+    assert [r.path for r in report.files if r.status == "deleted"] == victims
+    assert report.count("added") == 1
+    assert bot.indexer.pending_deletes() == []
+    stored = {c.metadata["source_id"] for c in bot.store.iter_all(include_text=False)}
+    assert victims[0] in stored and victims[1] not in stored

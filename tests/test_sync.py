@@ -151,3 +151,108 @@ def test_copied_folder_keeps_articles_apart(make_assistant, seed_copy: Path, tmp
     report = bot.ingest([seed_copy, tmp_path / "copy"])
     assert report.count("added") == 4
     assert len(bot.sources()) == 4
+
+
+def _stored_by_source(bot: Assistant) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for chunk in bot.store.iter_all(include_text=False):
+        found.setdefault(chunk.metadata["source_id"], set()).add(chunk.id)
+    return found
+
+
+def test_a_moved_folder_is_re_keyed_not_duplicated_or_re_embedded(
+    make_assistant, tmp_path: Path, embed_calls: list[int]
+):
+    from tests.corpus import write_corpus
+
+    old = tmp_path / "dirA"
+    facts = write_corpus(old, 20, seed=11)
+    bot = make_assistant()
+    assert bot.ingest([old]).count("added") == 20
+    chunks_before = bot.store.count()
+    vectors_before = {
+        (c.metadata["source"], c.metadata["chunk_index"]): c.id
+        for c in bot.store.get(include_text=False)
+    }
+    old_vectors = bot.store.vectors(list(vectors_before.values()))
+
+    new = tmp_path / "dirB"
+    old.rename(new)  # mv dirA dirB
+    checkup = bot.check()  # doctor sees the stored paths whose files are gone
+    missing = sorted(p.source_id for p in checkup.problems if p.kind == "missing-file")
+    assert missing == sorted(str((old / f.file).resolve()) for f in facts)
+    assert not checkup.ok
+
+    embed_calls.clear()
+    report = bot.ingest([new])  # no --prune
+    assert report.count("moved") == 20 and report.chunks_embedded == 0 and embed_calls == []
+    assert "20 moved" in report.summary()
+    stored = _stored_by_source(bot)
+    assert sorted(stored) == sorted(str((new / f.file).resolve()) for f in facts)
+    assert bot.store.count() == chunks_before  # each article once
+    records: dict[str, set[str]] = {}
+    for key, group in bot.indexer.records().items():
+        records.setdefault(group, set()).add(key)
+    assert records == stored
+    # The vectors were carried over, not recomputed.
+    for chunk in bot.store.get(include_text=False):
+        before = vectors_before[(chunk.metadata["source"], chunk.metadata["chunk_index"])]
+        moved = bot.store.vectors([chunk.id])[chunk.id]
+        assert moved == pytest.approx(old_vectors[before], abs=1e-6)
+    assert bot.check().ok
+    answer = bot.answer(facts[0].question)
+    assert facts[0].answer in answer.text
+    assert answer.citations[0].source == facts[0].file
+
+    again = bot.ingest([new])
+    assert again.count("unchanged") == 20 and again.chunks_embedded == 0
+
+
+def test_a_move_interrupted_after_the_new_chunks_is_finished_by_a_re_run(
+    make_assistant, tmp_path: Path, embed_calls: list[int], monkeypatch: pytest.MonkeyPatch
+):
+    from tests.corpus import write_corpus
+
+    old = tmp_path / "dirA"
+    write_corpus(old, 3, seed=12)
+    bot = make_assistant()
+    bot.ingest([old])
+    new = tmp_path / "dirB"
+    old.rename(new)
+
+    real_delete_keys = bot.indexer.record_manager.delete_keys
+
+    def crash(*args, **kwargs):  # new chunks and records written, the old ones not yet removed
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(bot.indexer.record_manager, "delete_keys", crash)
+    with pytest.raises(RuntimeError):
+        bot.ingest([new])
+    monkeypatch.setattr(bot.indexer.record_manager, "delete_keys", real_delete_keys)
+    assert len(_stored_by_source(bot)) == 4  # the first article under both paths, for now
+
+    embed_calls.clear()
+    report = bot.ingest([new])
+    assert report.count("moved") == 3 and embed_calls == []
+    assert sorted(_stored_by_source(bot)) == sorted(str(p.resolve()) for p in new.glob("*.txt"))
+    assert bot.check().ok
+
+
+def test_a_copy_or_an_edited_copy_is_not_a_move(make_assistant, tmp_path: Path):
+    from tests.corpus import write_corpus
+
+    folder = tmp_path / "a"
+    write_corpus(folder, 2, seed=13)
+    bot = make_assistant()
+    bot.ingest([folder])
+    other = tmp_path / "b"
+    other.mkdir()
+    source = folder / "article_000.txt"
+    (other / "copy.txt").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    edited = source.read_text(encoding="utf-8") + "\nThe vote was later confirmed.\n"
+    (other / "edited.txt").write_text(edited, encoding="utf-8")
+    report = bot.ingest([other])
+    assert report.count("added") == 2 and report.count("moved") == 0
+    assert report.chunks_embedded > 0
+    assert len(_stored_by_source(bot)) == 4  # the old paths still exist: all kept
+    assert bot.check().ok

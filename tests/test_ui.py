@@ -175,3 +175,35 @@ def test_library_view_and_the_api_handlers(seeded: Assistant):
         app.delete_articles(seeded, [])
     with pytest.raises(gr.Error, match="Choose one or more files"):
         app.add_articles(seeded, [])
+
+
+def test_ask_checks_each_field_with_its_own_message(seeded: Assistant):
+    question = "Who leads it?  "  # 15 characters, leaning on the history
+    history = [{"role": "user", "content": "x" * 2_000_000}]
+    with pytest.raises(gr.Error) as caught:
+        app.ask(seeded, question, history)
+    message = str(caught.value)
+    assert "history message 1 (user) is 2,000,000 characters long" in message
+    assert "the question is" not in message
+    # A long (allowed) previous question is not folded into an overlong query.
+    long_previous = [{"role": "user", "content": "What is the Islamic Movement for Azawad? " * 90}]
+    assert app.ask(seeded, "Who leads it?", long_previous)["question"] == "Who leads it?"
+
+    assert app.ask(seeded, "Which coalition controls the Kidal region?", k="5")["answered"]
+    assert app.ask(seeded, "Which coalition controls the Kidal region?", k=5)["answered"]
+    for bad in ("five", 0, 101, "-3", 2.5, True, "٣"):
+        with pytest.raises(gr.Error, match=r"k must be a whole number from 1 to 100"):
+            app.ask(seeded, "Which coalition controls the Kidal region?", k=bad)  # type: ignore[arg-type]
+    with pytest.raises(gr.Error, match="mode must be text"):
+        app.ask(seeded, "Which coalition controls the Kidal region?", mode=3)  # type: ignore[arg-type]
+
+
+def test_example_questions_are_short_real_questions_the_articles_answer(seeded: Assistant):
+    *_, examples = app.library_view(seeded)
+    questions = [sample[0] for sample in examples.raw_samples]
+    assert questions
+    for question in questions:
+        assert question.endswith("?") and len(question) <= 100, question
+        assert "…" not in question and "..." not in question, question
+        assert "article “" not in question  # not the old "What does the article ... report?"
+    assert seeded.answer(questions[0]).answered

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REVEAL_SECONDS = 0.6  # the longest a finished answer takes to appear word by word
 EXAMPLE_COUNT = 3
+MAX_K = 100  # the most passages a question may retrieve (Assistant.retrieve's bound)
 
 CSS = """
 .dossier-answer .dossier-text { line-height: 1.55; }
@@ -62,6 +64,12 @@ details.dossier-source.dossier-flash { background: var(--color-accent-soft); }
 .dossier-passage { margin-top: 0.4em; font-size: 0.95em; white-space: normal; }
 .dossier-passage mark { background: #fde68a; color: #111; padding: 0 1px; }
 .dossier-span { font-weight: 700; text-decoration: underline; }
+/* The chat's toolbar (share, clear, copy all) floats over the top of the messages;
+   in the flow, above them, it covers no text. */
+#chat > .wrapper { display: flex; flex-direction: column; }
+#chat > .wrapper > .top-panel { position: static; align-self: flex-end; flex: none;
+  margin: 0 0 var(--spacing-sm) 0; }
+#chat > .wrapper > :not(.top-panel) { flex: 1 1 auto; min-height: 0; }
 """
 
 # A click on an [n] marker opens source n of the same answer and scrolls to it.
@@ -153,8 +161,7 @@ def library_view(bot: Assistant) -> tuple[Any, ...]:
     """The status line, the library table, the delete choices and the example questions."""
     sources = bot.sources()
     chunks = sum(s.chunks for s in sources)
-    newest = sorted(sources, key=lambda s: s.ingested_at, reverse=True)[:EXAMPLE_COUNT]
-    samples = [[f"What does the article “{s.title}” report?"] for s in newest]
+    samples = [[question] for question in bot.example_questions(EXAMPLE_COUNT)] if sources else []
     return (
         f"{len(sources)} article{'s' * (len(sources) != 1)} · {chunks} passages · "
         f"answer mode: {bot.modes[0]}",
@@ -203,11 +210,34 @@ def ask(
     k: int | None = None,
     mode: str | None = None,
 ) -> dict[str, Any]:
-    """The Answer as a dict; an unreachable LLM gives the extractive answer with a notice."""
+    """The Answer as a dict; an unreachable LLM gives the extractive answer with a notice.
+
+    Each field is checked on its own: ``k`` is a whole number from 1 to 100 (an int or
+    a string of digits), ``mode`` a string, ``history`` within ``core.chat``'s limits.
+    """
+    k = _passages_wanted(k)
+    if mode is not None and not isinstance(mode, str):
+        raise gr.Error(
+            f"mode must be text, one of {', '.join(bot.modes)} (or ollama:<model>, "
+            f"openai:<model>), got {type(mode).__name__}"
+        )
     try:
         return bot.answer(question, history, k=k, mode=mode, fallback=True).to_dict()
     except DossierError as exc:
         raise gr.Error(str(exc)) from None
+
+
+def _passages_wanted(k: object) -> int | None:
+    """``k`` as an int from 1 to 100 (None: the setting), or a ``gr.Error`` that says so."""
+    if k is None:
+        return None
+    if isinstance(k, str) and k.strip().isascii() and k.strip().isdigit():
+        k = int(k.strip())
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise gr.Error(
+            f"k must be a whole number from 1 to {MAX_K} (passages retrieved), got {k!r:.40}"
+        )
+    return k
 
 
 # -- the app --------------------------------------------------------------------------------
@@ -386,7 +416,10 @@ def serve(
     seeds: Path | None = None,
     block: bool = True,
 ) -> gr.Blocks:
-    """Launch the app for ``bot``; ingest ``seeds`` first if the collection is empty."""
+    """Launch the app for ``bot``; ingest ``seeds`` first if the collection is empty.
+
+    Its address is the last line printed (to stderr): "Dossier is running at ...".
+    """
     if seeds is not None and seeds.is_dir() and bot.store.count() == 0:
         report = bot.ingest([seeds])
         log.info("first start: ingested the seed articles: %s", report.summary())
@@ -400,7 +433,8 @@ def serve(
         auth=auth,
         share=share,
         inbrowser=False,
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,  # the address is printed last, below Gradio's start-up
+        quiet=True,
         max_file_size=bot.settings.max_file_bytes,
         # Only Gradio's own upload cache is served; these are refused explicitly too.
         allowed_paths=[],
@@ -412,6 +446,13 @@ def serve(
         head=HEAD,
         theme=gr.themes.Soft(),
     )
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    where = f"http://{shown}:{app.server_port or port}"
+    if app.share_url:
+        where += f" and {app.share_url}"
+    print(f"Dossier is running at {where} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    if block:
+        app.block_thread()
     return app
 
 

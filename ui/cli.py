@@ -314,7 +314,7 @@ def _ingest(bot: Assistant, args: argparse.Namespace) -> int:
         _print_json(report.to_dict())
     else:
         for result in report.files:
-            if result.status in ("updated", "deleted"):
+            if result.status in ("updated", "moved", "deleted"):
                 print(f"  {result.status}: {_safe(result.path)}")
             if result.note:
                 print(f"  note: {_safe(result.path)}: {_safe(result.note)}")
@@ -472,7 +472,7 @@ def _ui(bot: Assistant, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     seeds = args.seeds if args.seeds is not None else default_seeds()
-    print(f"Starting Dossier at http://{host}:{port} ...", file=sys.stderr)
+    print("Starting Dossier: loading the models and the library ...", file=sys.stderr)
     serve(
         bot,
         host=host,
