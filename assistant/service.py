@@ -21,10 +21,11 @@ from answerers.grounding import Grounding
 from answerers.ranker import Ranker
 from answerers.reader import Reader
 from assistant.retrieval import HybridRetriever, contextual_query
-from assistant.uploads import store_uploads
+from assistant.uploads import check_uploads, keep_uploads
 from core.chat import to_messages
 from core.errors import (
     AmbiguousName,
+    IngestInProgress,
     InvalidQuestion,
     ModelUnavailable,
     NoDataDirectory,
@@ -38,7 +39,7 @@ from core.text import NAME_OR_NUMBER, split_sentences
 from core.types import NOT_ANSWERED, Answer, Message, Passage, SourceInfo, SyncReport
 from ingest import doctor
 from ingest.doctor import Checkup, Repair
-from ingest.sync import Indexer, Progress
+from ingest.sync import DamagedRecords, Indexer, Progress
 from vectorstore.chroma import ChunkStore
 from vectorstore.embeddings import Embedder
 from vectorstore.metadata import CHUNK_INDEX
@@ -361,10 +362,22 @@ class Assistant:
         """Check, keep and ingest uploaded files, given as ``(original name, temporary path)``.
 
         Every file gets a result: added, updated, unchanged, or failed with the reason.
+        A refused file is never stored; while another ingest runs, ``IngestInProgress``
+        is raised and the uploads folder is left as it was.
         """
         self._open_data_dir(write=True)
-        stored, refused = store_uploads(self.layout.uploads, files, self.settings.max_file_bytes)
-        report = self.ingest(stored, progress=progress) if stored else SyncReport()
+        accepted, refused = check_uploads(files, self.settings.max_file_bytes)
+        if not accepted:
+            return SyncReport(files=tuple(refused))
+        # Stored only under the ingest lock: while another ingest runs the upload is
+        # refused (IngestInProgress) before anything is written to the uploads folder.
+        with self.indexer.locked():
+            kept = keep_uploads(self.layout.uploads, accepted)
+        try:
+            report = self.ingest(kept.paths, progress=progress)
+        except IngestInProgress:  # another ingest took the lock in between: take ours back
+            kept.undo()
+            raise
         return replace(report, files=tuple(refused) + report.files)
 
     # -- checking the data directory ----------------------------------------------------
@@ -385,14 +398,24 @@ class Assistant:
     def rebuild(self, paths: Sequence[str | Path] = ()) -> tuple[Path | None, SyncReport]:
         """Move the store aside (never deleted) and ingest ``paths`` (default: the known files).
 
+        The known files are those the record manager names or, when its database
+        is damaged (or empty), those Chroma's chunks name. A damaged record
+        database is moved aside too, and the ingest writes the records afresh.
+
         Returns the folder the old store was moved to (None for a Chroma server,
         whose collection is dropped instead) and the ingest report.
         """
-        sources = list(paths) or [s for s in doctor.known_sources(self.indexer) if Path(s).exists()]
+        sources = list(paths)
+        chroma_open = False  # read here: a local Chroma is then copied aside and kept in place
+        if not sources:
+            sources = [s for s in doctor.known_sources(self.indexer) if Path(s).exists()]
+        if not sources:
+            sources = [s for s in doctor.stored_sources(self.indexer) if Path(s).exists()]
+            chroma_open = bool(sources)
         if not sources:
             raise StoreUnavailable(
-                "no article files to rebuild from: the record manager lists none that still "
-                "exist; name them: `dossier doctor --rebuild PATH...`"
+                "no article files to rebuild from: neither the record manager nor Chroma lists "
+                "any that still exist; name them: `dossier doctor --rebuild PATH...`"
             )
         aside: Path | None = None
         with self.indexer.locked():
@@ -401,18 +424,28 @@ class Assistant:
             else:
                 aside = self.layout.damaged(datetime.now(UTC).strftime("%Y%m%dT%H%M%S"))
                 aside.mkdir(parents=True)
-                if self.layout.chroma.exists():
-                    shutil.move(str(self.layout.chroma), str(aside / self.layout.chroma.name))
-            records = self.layout.records
-            if not self.settings.record_manager_url and records.exists():
+                chroma = self.layout.chroma
+                if chroma.exists() and chroma_open:
+                    # This process has it open (its files cannot be moved from under
+                    # Chroma): keep a copy, and let the ingest below rewrite its chunks.
+                    shutil.copytree(chroma, aside / chroma.name)
+                elif chroma.exists():
+                    shutil.move(str(chroma), str(aside / chroma.name))
+            records = None if self.settings.record_manager_url else self.layout.records
+            if records is None:
+                try:
+                    manager = self.indexer.record_manager
+                    manager.delete_keys(manager.list_keys())
+                except DamagedRecords:  # a damaged SQLite file named by the URL: move it
+                    records = self.indexer.records_file
+            if records is not None and records.exists():
                 target = aside or self.layout.damaged("records")
                 target.mkdir(parents=True, exist_ok=True)
                 shutil.move(str(records), str(target / records.name))
-            else:
-                manager = self.indexer.record_manager
-                manager.delete_keys(manager.list_keys())
             self.indexer.forget_record_manager()
-        return aside, self.ingest(sources)
+        # Kept in place, Chroma may hold articles whose files are gone: the new records
+        # do not track them, so they go (the copy aside keeps them).
+        return aside, self.ingest(sources, prune=chroma_open)
 
     # -- the data directory -------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import RejectedFile
@@ -46,16 +47,34 @@ def safe_name(name: str) -> str:
     return stem + suffix
 
 
-def store_uploads(
-    folder: Path, files: Sequence[tuple[str, str | Path]], max_bytes: int
-) -> tuple[list[Path], list[FileResult]]:
-    """Check and store ``(original name, temporary path)`` files in ``folder``.
+@dataclass
+class Kept:
+    """The uploads ``keep_uploads`` stored, and how to take them back out."""
 
-    Returns the stored paths and a failed result for each file refused.
+    paths: list[Path] = field(default_factory=list)
+    # What each kept path held before (None: it did not exist), for ``undo``.
+    previous: dict[Path, bytes | None] = field(default_factory=dict)
+
+    def undo(self) -> None:
+        """Put the uploads folder back as it was: new files removed, replaced ones restored."""
+        for path, data in self.previous.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                _write_atomically(path, data)
+        self.paths, self.previous = [], {}
+
+
+def check_uploads(
+    files: Sequence[tuple[str, str | Path]], max_bytes: int
+) -> tuple[list[tuple[str, bytes]], list[FileResult]]:
+    """Check ``(original name, temporary path)`` files; nothing is stored.
+
+    Returns ``(safe name, contents)`` for each file accepted and a failed result
+    for each file refused.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    accepted: list[tuple[str, bytes]] = []
     refused: list[FileResult] = []
-    stored: list[Path] = []
     for original, temp_path in files:
         try:
             name = safe_name(original)
@@ -67,10 +86,29 @@ def store_uploads(
         except OSError as exc:
             refused.append(FileResult(original, "failed", f"could not be read ({exc.strerror})"))
             continue
-        target = folder / name
-        _write_atomically(target, data)
-        stored.append(target)
-    return stored, refused
+        accepted.append((name, data))
+    return accepted, refused
+
+
+def keep_uploads(folder: Path, accepted: Sequence[tuple[str, bytes]]) -> Kept:
+    """Store checked ``(safe name, contents)`` uploads in ``folder``.
+
+    A failure part-way takes back what was stored; so does ``Kept.undo`` later
+    (when the ingest of the stored files is refused).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = Kept()
+    try:
+        for name, data in accepted:
+            target = folder / name
+            if target not in kept.previous:
+                kept.previous[target] = target.read_bytes() if target.is_file() else None
+                kept.paths.append(target)
+            _write_atomically(target, data)
+    except BaseException:
+        kept.undo()
+        raise
+    return kept
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

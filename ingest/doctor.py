@@ -9,9 +9,10 @@ rest without re-embedding what is intact. A delete that was interrupted (its
 tombstone is still there) is reported and finished by ``repair``, never undone:
 its article is not synced back. A stored article whose file no longer exists is
 reported (``missing-file``) but left alone: ``dossier ingest --prune`` removes
-it, and ingesting the file at its new path moves it. A store Chroma cannot open at all is
-rebuilt from the article files by the service (``Assistant.rebuild``), which
-knows the data directory's layout.
+it, and ingesting the file at its new path moves it. A store Chroma cannot open at all, or
+a damaged record database, is rebuilt from the article files by the service
+(``Assistant.rebuild``), which knows the data directory's layout; the files are those
+the records name or, when they cannot be read, those Chroma's chunks name.
 """
 
 from __future__ import annotations
@@ -270,5 +271,22 @@ def known_sources(indexer: Indexer) -> list[str]:
     """Article files the record manager knows (it does not need Chroma), or none."""
     try:
         return sorted(set(indexer.records().values()))
-    except Exception:  # a damaged record database: the user names the files instead
+    except Exception:  # a damaged record database: Chroma's metadata, or the user, names them
+        return []
+
+
+def stored_sources(indexer: Indexer) -> list[str]:
+    """Article files Chroma's chunks name (their ``source_id``), or none if it cannot be read.
+
+    For a rebuild when the record manager's database is damaged or empty.
+    """
+    try:
+        return sorted(
+            {
+                str(chunk.metadata.get(SOURCE_ID, ""))
+                for chunk in indexer.store.iter_all(include_text=False)
+            }
+            - {""}
+        )
+    except Exception:  # a damaged Chroma as well: the user names the files
         return []

@@ -69,6 +69,31 @@ Progress = Callable[[FileResult, int, int], None]  # (result, done, total)
 
 TOMBSTONES = "dossier_pending_delete"  # Dossier's own table in the record manager's database
 
+# What SQLite says when a file is not (or no longer) a database it can read.
+_DAMAGE_MARKERS = ("not a database", "disk image is malformed")
+
+
+class DamagedRecords(StoreUnavailable):
+    """The record manager's SQLite file is damaged (not a database SQLite can read)."""
+
+
+def _damage(exc: BaseException) -> str | None:
+    """SQLite's own words if ``exc`` says the database file is damaged, else None.
+
+    Only SQLAlchemy's errors count (the record manager's; Chroma does not use
+    SQLAlchemy, and its own SQLite errors are translated elsewhere): their
+    DB-API error (``orig``) carries SQLite's words.
+    """
+    import sqlalchemy
+
+    if not isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return None
+    error = exc.orig if exc.orig is not None else exc
+    message = str(error.args[0]) if error.args else str(error)
+    if any(marker in message.lower() for marker in _DAMAGE_MARKERS):
+        return message.splitlines()[0] if message else message
+    return None
+
 
 @dataclass
 class _Pending:
@@ -118,6 +143,8 @@ class Indexer:
                 assert isinstance(engine, sqlalchemy.Engine)  # Dossier never makes an async one
                 _tombstone_table().metadata.create_all(engine, checkfirst=True)
             except Exception as exc:
+                if (damage := _damage(exc)) is not None:
+                    raise self._damaged(damage) from exc
                 raise StoreUnavailable(
                     f"cannot open the record manager database {self.record_manager_url} "
                     f"({type(exc).__name__}: {exc}); check DOSSIER_RECORD_MANAGER_URL and that "
@@ -132,7 +159,45 @@ class Indexer:
 
     def forget_record_manager(self) -> None:
         """Open the record manager afresh on next use (after its database was moved)."""
+        if self._record_manager is not None:
+            engine = self._record_manager.engine
+            dispose = getattr(engine, "dispose", None)
+            if dispose is not None:
+                dispose()  # close pooled connections to the old file
         self._record_manager = None
+
+    @property
+    def records_file(self) -> Path | None:
+        """The record manager's SQLite file, or None for a server or an in-memory database."""
+        import sqlalchemy
+
+        try:
+            url = sqlalchemy.engine.make_url(self.record_manager_url)
+        except Exception:
+            return None
+        if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database)
+
+    def _damaged(self, damage: str) -> DamagedRecords:
+        where = self.records_file or self.record_manager_url
+        return DamagedRecords(
+            f"the record database file {where} is damaged ({damage}); run "
+            "`dossier doctor --rebuild` to rebuild it from the article files "
+            "(the damaged copy is kept aside, never deleted)"
+        )
+
+    @contextmanager
+    def _reading_records(self) -> Iterator[None]:
+        """Say so when a query fails because the record database file is damaged."""
+        try:
+            yield
+        except DamagedRecords:
+            raise
+        except Exception as exc:
+            if (damage := _damage(exc)) is not None:
+                raise self._damaged(damage) from exc
+            raise
 
     def records(self) -> dict[str, str]:
         """Every chunk id the record manager tracks, with its article's ``source_id``.
@@ -147,12 +212,15 @@ class Indexer:
         manager = self.record_manager
         engine = manager.engine
         assert isinstance(engine, sqlalchemy.Engine)  # Dossier never makes an async one
-        table = sqlalchemy.Table("upsertion_record", sqlalchemy.MetaData(), autoload_with=engine)
-        query = sqlalchemy.select(table.c.key, table.c.group_id).where(
-            table.c.namespace == manager.namespace
-        )
-        with engine.connect() as connection:
-            rows = connection.execute(query).all()
+        with self._reading_records():
+            table = sqlalchemy.Table(
+                "upsertion_record", sqlalchemy.MetaData(), autoload_with=engine
+            )
+            query = sqlalchemy.select(table.c.key, table.c.group_id).where(
+                table.c.namespace == manager.namespace
+            )
+            with engine.connect() as connection:
+                rows = connection.execute(query).all()
         return {key: group or "" for key, group in rows}
 
     # -- tombstones: deletes asked for and not yet finished -----------------------------
@@ -164,7 +232,7 @@ class Indexer:
         manager = self.record_manager
         table = _tombstone_table()
         query = sqlalchemy.select(table.c.source_id).where(table.c.namespace == manager.namespace)
-        with self._engine().connect() as connection:
+        with self._reading_records(), self._engine().connect() as connection:
             return sorted(row[0] for row in connection.execute(query))
 
     def _engine(self) -> sqlalchemy.Engine:
@@ -291,7 +359,7 @@ class Indexer:
         total = len(files)
         embedded = 0
         deleted_chunks = 0
-        with self.locked():
+        with self.locked(), self._reading_records():
             manager = self.record_manager
             store = self.store.langchain(self.embedder)
             pending: list[_Pending] = []
@@ -497,7 +565,7 @@ class Indexer:
         delete is finished by running it again or by ``doctor --repair``; each
         tombstone is cleared once its article is gone.
         """
-        with self.locked():
+        with self.locked(), self._reading_records():
             self._mark_deleted(source_ids)
             removed = 0
             for source_id in dict.fromkeys(source_ids):

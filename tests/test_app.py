@@ -134,6 +134,64 @@ def test_upload_answer_delete(client: Client, app: RunningApp, tmp_path: Path):
     assert "blatten rebuild.txt" not in {p["source"] for p in gone["passages"]}
 
 
+MEMO = b"""Confidential memo
+
+The board of Tweed Mills will close the Galashiels plant on 3 March and tell no one before then.
+"""
+
+
+def _upload(app: RunningApp, name: str, data: bytes) -> Path:
+    """Upload a file as the browser does; the path of Gradio's cached copy."""
+    response = httpx.post(
+        app.url + "gradio_api/upload", files={"files": (name, data, "text/plain")}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    (cached,) = response.json()
+    return Path(cached)
+
+
+def _served(app: RunningApp, path: Path) -> httpx.Response:
+    return httpx.get(f"{app.url}gradio_api/file={path}", timeout=10)
+
+
+def test_uploads_are_not_served_once_handled_nor_kept_after_delete(client: Client, app: RunningApp):
+    cached = _upload(app, "confidential-memo.txt", MEMO)
+    # Gradio's upload cache is a private folder of this app: <cache>/<hash>/<name>.
+    cache = cached.parent.parent
+    assert cache.name.startswith("dossier-gradio-"), cached
+    assert cache.stat().st_mode & 0o777 == 0o700
+    assert MEMO in _served(app, cached).content  # served until it is handled
+
+    results = client.predict([handle_file(str(cached))], api_name="/add_articles")[0]["data"]
+    assert [r[:2] for r in results] == [["confidential-memo.txt", "added"]]
+    response = _served(app, cached)
+    assert response.status_code in (403, 404), response.status_code
+    assert b"Tweed Mills" not in response.content
+    assert not list(cache.rglob("confidential-memo.txt"))  # no copy left in the cache
+
+    stored = app.data_dir / "uploads" / "confidential-memo.txt"
+    assert stored.read_bytes() == MEMO
+    assert client.predict(["confidential-memo.txt"], api_name="/delete_articles") > 0
+    assert not stored.exists()
+    assert not list(cache.rglob("confidential-memo.txt"))
+    assert _served(app, cached).status_code in (403, 404)
+
+
+def test_an_upload_refused_during_an_ingest_leaves_nothing_behind(client: Client, app: RunningApp):
+    from filelock import FileLock
+
+    cached = _upload(app, "confidential-memo.txt", MEMO)
+    lock = FileLock(str(app.data_dir / ".ingest.lock"), timeout=0)
+    with lock, pytest.raises(AppError, match="another ingest"):
+        client.predict([handle_file(str(cached))], api_name="/add_articles")
+    assert not (app.data_dir / "uploads" / "confidential-memo.txt").exists()
+    assert not list(cached.parent.parent.rglob("confidential-memo.txt"))
+    assert _served(app, cached).status_code in (403, 404)
+    assert "confidential-memo.txt" not in {
+        a["source"] for a in client.predict(api_name="/articles")
+    }
+
+
 def test_bad_uploads_are_refused_with_reasons(client: Client, tmp_path: Path):
     binary = tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
@@ -246,6 +304,11 @@ def test_the_address_is_the_last_line_printed(tmp_path: Path):
     with running_app(tmp_path) as started:
         time.sleep(1)  # the line is printed just after the server answers
         log = started.log
+        cache = _upload(
+            started, "note.txt", b"A note\n\nNothing to see here at all.\n"
+        ).parent.parent
+        assert cache.is_dir()
+    assert not cache.exists()  # the private upload cache goes when the app stops
     assert "first start: ingested the seed articles" in log
     lines = [line for line in log.splitlines() if line.strip() and "http" in line]
     assert lines, log

@@ -227,6 +227,33 @@ def test_a_damaged_store_is_detected_and_rebuilt_from_the_files(
     assert_intact(fresh(data_dir), folder, facts, random.Random(3))
 
 
+def test_a_damaged_record_database_is_named_and_rebuilt_from_chroma(
+    healthy: tuple[Assistant, Path, list[Fact]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bot, folder, facts = healthy
+    data_dir = bot.settings.data_dir
+    records = data_dir / "records.sqlite"
+    damage = random.Random(8).randbytes(64 * 1024)
+    records.write_bytes(damage)
+    with pytest.raises(StoreUnavailable, match=r"record database file .* is damaged"):
+        fresh(data_dir).check()
+    assert main(["doctor", "--data-dir", str(data_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "dossier: error:" in err and "damaged" in err and "dossier doctor --rebuild" in err
+    assert "DOSSIER_RECORD_MANAGER_URL" not in err
+
+    # No paths: the records cannot name them, so Chroma's chunks do.
+    assert main(["doctor", "--data-dir", str(data_dir), "--rebuild"]) == 0
+    out = capsys.readouterr().out
+    assert "12 added" in out and "consistent" in out, out
+    kept = list(data_dir.glob("damaged-*/records.sqlite"))
+    assert len(kept) == 1 and kept[0].read_bytes() == damage  # nothing deleted
+    rebuilt = fresh(data_dir)
+    assert {Path(s.source_id).name for s in rebuilt.sources()} == {f.file for f in facts}
+    assert_intact(rebuilt, folder, facts, random.Random(4))
+
+
 def test_rebuild_with_no_known_files_says_what_to_do(tmp_path: Path) -> None:
     bot = Assistant(data_dir=tmp_path / "data")
     with pytest.raises(StoreUnavailable, match=r"name them: `dossier doctor --rebuild PATH"):

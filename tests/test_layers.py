@@ -24,6 +24,7 @@ FLOORS = {
 ENVIRONMENT_READERS = {
     "core/settings.py": "XDG_CACHE_HOME, the desktop convention for the cache folder",
     "ui/app.py": "sets GRADIO_ANALYTICS_ENABLED before gradio is imported",
+    "ui/cli.py": "points GRADIO_TEMP_DIR at the app's private upload cache before gradio loads",
     "vectorstore/embeddings.py": "sets TOKENIZERS_PARALLELISM before the model loads",
 }
 

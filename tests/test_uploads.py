@@ -8,7 +8,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.uploads import safe_name
-from core.errors import RejectedFile
+from core.errors import IngestInProgress, RejectedFile
 from tests.conftest import MIA
 
 
@@ -83,3 +83,33 @@ def test_deleting_an_ingested_article_leaves_the_users_file(make_assistant, seed
     bot.ingest([seed_copy])
     assert bot.delete([MIA]) > 0
     assert (seed_copy / MIA).exists()
+
+
+def test_an_upload_refused_while_another_ingest_runs_leaves_nothing(make_assistant, tmp_path: Path):
+    bot: Assistant = make_assistant()
+    memo = tmp_path / "confidential-memo.txt"
+    memo.write_text("Confidential memo\n\nThe board will close the Galashiels plant in March.")
+    kept = tmp_path / "kept.txt"
+    kept.write_text("Otter numbers rise\n\nVolunteers counted 412 otters on the Tweed this year.")
+    bot.add_uploads([("confidential-memo.txt", kept)])  # an earlier upload of that name
+    stored = bot.layout.uploads / "confidential-memo.txt"
+    before = stored.read_bytes()
+
+    with bot.indexer.locked(), pytest.raises(IngestInProgress, match="another ingest"):
+        bot.add_uploads([("confidential-memo.txt", memo), ("new-memo.txt", memo)])
+    assert stored.read_bytes() == before  # not replaced
+    assert sorted(p.name for p in bot.layout.uploads.iterdir()) == ["confidential-memo.txt"]
+
+    # Refused after storing (another ingest takes the lock in between): taken back too.
+    real = bot.ingest
+
+    def raced(*args: object, **kwargs: object) -> object:
+        with bot.indexer.locked():
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    bot.ingest = raced  # type: ignore[method-assign]
+    with pytest.raises(IngestInProgress):
+        bot.add_uploads([("confidential-memo.txt", memo), ("new-memo.txt", memo)])
+    assert stored.read_bytes() == before
+    assert sorted(p.name for p in bot.layout.uploads.iterdir()) == ["confidential-memo.txt"]
+    assert [s.source for s in bot.sources()] == ["confidential-memo.txt"]

@@ -27,6 +27,7 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no phoning home
 
 import gradio as gr
+from gradio.utils import get_upload_folder  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
 
 from assistant import Assistant
 from assistant.service import MAX_QUESTION_CHARS
@@ -41,6 +42,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REVEAL_SECONDS = 0.6  # the longest a finished answer takes to appear word by word
 EXAMPLE_COUNT = 3
 MAX_K = 100  # the most passages a question may retrieve (Assistant.retrieve's bound)
+CACHE_SWEEP = (3600, 86400)  # every hour, uploads cached for more than a day are deleted
 
 CSS = """
 .dossier-answer .dossier-text { line-height: 1.55; }
@@ -190,7 +192,26 @@ def add_articles(
         report = bot.add_uploads([(Path(f).name, f) for f in files], step)
     except DossierError as exc:
         raise gr.Error(str(exc)) from None
+    finally:
+        # Kept in DATA_DIR/uploads or refused: either way the upload cache must not
+        # go on serving it (gradio_api/file=...), nor keep it after a delete.
+        forget_cached(files)
     return (render.report_rows(report), None, *library_view(bot))
+
+
+def forget_cached(files: list[str]) -> None:
+    """Delete Gradio's cached copies of uploaded ``files`` (paths elsewhere are left alone)."""
+    cache = Path(get_upload_folder()).resolve()
+    for name in files:
+        path = Path(name).resolve()
+        if path == cache or not path.is_relative_to(cache):
+            continue  # not an upload (a test or a script passing its own files)
+        try:
+            path.unlink(missing_ok=True)
+            if path.parent != cache:  # Gradio keeps each upload in a folder of its own
+                path.parent.rmdir()
+        except OSError:  # a folder shared with another upload: it goes with that one
+            pass
 
 
 def delete_articles(bot: Assistant, sources: list[str] | None) -> int:
@@ -245,7 +266,9 @@ def _passages_wanted(k: object) -> int | None:
 
 def build_app(bot: Assistant) -> gr.Blocks:
     """The web app for ``bot``: Chat and Library tabs, and the API endpoints."""
-    with gr.Blocks(title="Dossier", analytics_enabled=False) as app:
+    # Uploads are deleted from Gradio's cache once handled (``forget_cached``); this
+    # sweeps up the ones never handled (refused by Gradio itself, or never added).
+    with gr.Blocks(title="Dossier", analytics_enabled=False, delete_cache=CACHE_SWEEP) as app:
         turns = gr.State([])  # the plain-text chat, for follow-up questions
         gr.Markdown("# Dossier\nAsk about the articles; every answer cites its sources.")
         status = gr.Markdown(elem_id="status")

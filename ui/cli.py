@@ -460,29 +460,48 @@ def _doctor(bot: Assistant, args: argparse.Namespace) -> int:
 
 
 def _ui(bot: Assistant, args: argparse.Namespace) -> int:
-    from ui.app import default_seeds, serve
+    # Gradio's upload cache is a private folder of this process (mkdtemp: mode 0700), so
+    # it serves only this app's uploads and nothing another program writes to
+    # /tmp/gradio; it goes when the app stops. Gradio reads GRADIO_TEMP_DIR when it is
+    # imported, so this comes before ui.app (and gradio) are.
+    import os
+    import shutil
+    import signal
+    import tempfile
 
-    settings = bot.settings
-    auth = settings.login
-    host, port = settings.ui_host, settings.ui_port
-    if auth is None and host not in ("127.0.0.1", "localhost", "::1"):
-        print(
-            f"dossier: warning: listening on {host} without a login; "
-            "set DOSSIER_UI_USER and DOSSIER_UI_PASSWORD to require one",
-            file=sys.stderr,
+    cache = tempfile.mkdtemp(prefix="dossier-gradio-")
+    os.environ["GRADIO_TEMP_DIR"] = cache
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the app as Ctrl+C does, cleaning up
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        from ui.app import default_seeds, serve
+
+        settings = bot.settings
+        auth = settings.login
+        host, port = settings.ui_host, settings.ui_port
+        if auth is None and host not in ("127.0.0.1", "localhost", "::1"):
+            print(
+                f"dossier: warning: listening on {host} without a login; "
+                "set DOSSIER_UI_USER and DOSSIER_UI_PASSWORD to require one",
+                file=sys.stderr,
+            )
+        seeds = args.seeds if args.seeds is not None else default_seeds()
+        print("Starting Dossier: loading the models and the library ...", file=sys.stderr)
+        serve(
+            bot,
+            host=host,
+            port=port,
+            auth=auth,
+            share=args.share,
+            concurrency=args.concurrency,
+            queue_size=args.queue_size,
+            seeds=seeds,
         )
-    seeds = args.seeds if args.seeds is not None else default_seeds()
-    print("Starting Dossier: loading the models and the library ...", file=sys.stderr)
-    serve(
-        bot,
-        host=host,
-        port=port,
-        auth=auth,
-        share=args.share,
-        concurrency=args.concurrency,
-        queue_size=args.queue_size,
-        seeds=seeds,
-    )
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
     return 0
 
 
