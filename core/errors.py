@@ -54,3 +54,29 @@ class NotWritable(StoreUnavailable):
 
 class AmbiguousName(DossierError):
     """A bare file name given to delete matches more than one stored article."""
+
+
+class DiskFull(StoreUnavailable):
+    """The disk holding the data directory has (almost) no free space left."""
+
+    @classmethod
+    def at(cls, directory: object, free: int | None, needed: str = "") -> DiskFull:
+        """The error for ``directory``: how much is free, what the ingest still needed, the fix."""
+        left = f" ({size_text(free)} free)" if free is not None else ""
+        return cls(
+            f"the disk holding {directory} is full{left}"
+            + (f"; the ingest still needed {needed}" if needed else "")
+            + ". The ingest stopped; what is stored can still be asked. Free space on that disk "
+            "(`dossier doctor` then checks the store), or set DOSSIER_DATA_DIR (or --data-dir) "
+            "to a directory on another disk, then run the ingest again"
+        )
+
+
+def size_text(n: int) -> str:
+    """``n`` bytes for a person: 512 B, 3.4 MB."""
+    value = float(n)
+    for unit in ("B", "KB", "MB"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"

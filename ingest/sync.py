@@ -44,10 +44,18 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
-from core.errors import IngestInProgress, NotWritable, RejectedFile, StoreUnavailable
+from core.errors import (
+    DiskFull,
+    IngestInProgress,
+    NotWritable,
+    RejectedFile,
+    StoreUnavailable,
+    size_text,
+)
 from core.types import Article, Chunk, FileResult, SourceInfo, SyncReport
 from ingest.chunking import chunk_text
 from ingest.loaders import find_files, load_article_with_note
+from vectorstore.chroma import free_space, is_disk_full
 from vectorstore.metadata import (
     CHUNK_INDEX,
     CONTENT_HASH,
@@ -71,6 +79,14 @@ TOMBSTONES = "dossier_pending_delete"  # Dossier's own table in the record manag
 
 # What SQLite says when a file is not (or no longer) a database it can read.
 _DAMAGE_MARKERS = ("not a database", "disk image is malformed")
+
+# An ingest step starts only with at least this much free space on the data directory's
+# disk (or twice the step's estimated size, if more), so a full disk stops it cleanly
+# between steps instead of in the middle of a Chroma or record write.
+MIN_FREE_BYTES = 16 * 1024 * 1024
+# A rough bound on what one chunk takes once stored, beyond its text: the vector (up to
+# 1024 float32s), its metadata, and its entries in Chroma's indexes and the records.
+CHUNK_OVERHEAD_BYTES = 8 * 1024
 
 
 class DamagedRecords(StoreUnavailable):
@@ -101,6 +117,23 @@ class _Pending:
     status: str
     documents: list[Document]
     note: str = ""  # what reading the file repaired, for the report
+
+
+@dataclass
+class _Remaining:
+    """What an ingest has not written yet: the step being gathered and the files after it."""
+
+    files: list[Path]
+    position: int = -1  # the index in ``files`` of the file being read
+    pending: list[_Pending] = field(default_factory=list)
+
+    def paths(self) -> list[Path]:
+        return [p.path for p in self.pending] + self.files[self.position + 1 :]
+
+
+def _step_bytes(documents: Sequence[Document]) -> int:
+    """A rough estimate of the disk space writing ``documents`` takes."""
+    return sum(3 * len(d.page_content.encode()) + CHUNK_OVERHEAD_BYTES for d in documents)
 
 
 @dataclass(kw_only=True)
@@ -152,6 +185,48 @@ class Indexer:
                 ) from exc
             self._record_manager = manager
         return self._record_manager
+
+    @property
+    def data_dir(self) -> Path:
+        """The data directory (the ingest lock lives in it)."""
+        return self.lock_path.parent
+
+    def _check_space(self, documents: Sequence[Document], remaining: _Remaining) -> None:
+        """Raise ``DiskFull`` before a step is written if the disk has too little room for it."""
+        free = free_space(self.data_dir)
+        if free is not None and free < max(MIN_FREE_BYTES, 2 * _step_bytes(documents)):
+            raise self._disk_full(remaining, free)
+
+    def _disk_full(self, remaining: _Remaining, free: int | None = None) -> DiskFull:
+        paths = remaining.paths()
+        text = 0
+        for path in paths:
+            try:
+                text += path.stat().st_size
+            except OSError:
+                continue
+        needed = (
+            f"room for {len(paths)} file(s) not yet ingested ({size_text(text)} of text, "
+            f"several times that once chunked, embedded and indexed) plus a "
+            f"{size_text(MIN_FREE_BYTES)} safety margin"
+        )
+        if free is None:
+            free = free_space(self.data_dir)
+        return DiskFull.at(self.data_dir, free, needed)
+
+    @contextmanager
+    def _stopping_when_full(self, remaining: _Remaining) -> Iterator[None]:
+        """Turn any out-of-space failure of an ingest into one ``DiskFull`` naming what is left."""
+        try:
+            yield
+        except Exception as exc:
+            if not isinstance(exc, DiskFull) and not is_disk_full(exc, self.data_dir):
+                raise
+            try:  # steps already written: let other readers notice them
+                self.store.bump_generation()
+            except StoreUnavailable:
+                log.warning("could not mark the store as changed; the disk is full")
+            raise self._disk_full(remaining) from exc
 
     @property
     def max_tokens(self) -> int:
@@ -359,10 +434,11 @@ class Indexer:
         total = len(files)
         embedded = 0
         deleted_chunks = 0
-        with self.locked(), self._reading_records():
+        remaining = _Remaining(files)
+        with self.locked(), self._reading_records(), self._stopping_when_full(remaining):
             manager = self.record_manager
             store = self.store.langchain(self.embedder)
-            pending: list[_Pending] = []
+            pending = remaining.pending
             ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
 
             def report(result: FileResult) -> None:
@@ -380,9 +456,11 @@ class Indexer:
 
             def flush() -> None:
                 nonlocal embedded
+                docs = [d for p in pending for d in p.documents]
+                if docs:  # before anything of this step is written
+                    self._check_space(docs, remaining)
                 for p in pending:
                     self._drop_untracked(p.documents)
-                docs = [d for p in pending for d in p.documents]
                 if docs:
                     outcome = index(
                         docs,
@@ -423,7 +501,8 @@ class Indexer:
                     pending.append(_Pending(p.path, "updated", p.documents, p.note))
                 unchecked.clear()
 
-            for path in files:
+            for position, path in enumerate(files):
+                remaining.position = position
                 try:
                     article, note = load_article_with_note(path, self.max_file_bytes)
                     docs = self.documents_of(article, ingested_at)
@@ -441,6 +520,8 @@ class Indexer:
                 existing = set(manager.list_keys(group_ids=[article.source_id]))
                 wanted = {d.id for d in docs}
                 old = self._moved_from(article, orphans) if existing in (set(), wanted) else None
+                if old is not None:
+                    self._check_space(docs, remaining)
                 if old is not None and self._move(old, docs, existing == wanted):
                     orphans[article.content_hash].remove(old)
                     moved_note = "; ".join(x for x in (note, f"moved from {old}") if x)
@@ -454,6 +535,7 @@ class Indexer:
                 pending.append(_Pending(path, "updated" if existing else "added", docs, note))
                 if sum(len(p.documents) for p in pending) >= self.batch_chunks:
                     flush()
+            remaining.position = len(files)
             check_unchanged()
             flush()
 

@@ -299,6 +299,47 @@ def test_login_and_busy_queue(tmp_path: Path):
         assert "Traceback" not in running.log
 
 
+LOGIN = {"DOSSIER_UI_USER": "ed", "DOSSIER_UI_PASSWORD": "pw"}
+
+
+def test_failed_logins_are_throttled_and_the_schema_needs_a_login(tmp_path: Path):
+    with running_app(tmp_path, env=LOGIN) as running:
+        url = running.url
+        for path in ("openapi.json", "docs", "redoc", "gradio_api/openapi.json", "gradio_api/info"):
+            response = httpx.get(f"{url}{path}", timeout=5, follow_redirects=False)
+            assert response.status_code in (302, 303, 307, 401, 403), (path, response.status_code)
+            assert b'"openapi"' not in response.content
+        assert httpx.get(url, timeout=5).status_code == 200  # the login page itself
+        wrong = [
+            httpx.post(f"{url}login", data={"username": "ed", "password": f"x{i}"}, timeout=5)
+            for i in range(6)
+        ]
+        assert [r.status_code for r in wrong[:5]] == [400] * 5, [r.text for r in wrong]
+        assert wrong[5].status_code == 429
+        assert "too many failed logins; try again in" in wrong[5].text
+        assert 0 < int(wrong[5].headers["retry-after"]) <= 300
+        # While throttled even the right password is refused.
+        right = httpx.post(f"{url}login", data={"username": "ed", "password": "pw"}, timeout=5)
+        assert right.status_code == 429
+        assert "try again in" in right.text
+        assert "Traceback" not in running.log
+
+
+def test_a_login_opens_the_schema(tmp_path: Path):
+    with running_app(tmp_path, env=LOGIN) as running:
+        url = running.url
+        with httpx.Client(timeout=5) as http:
+            bad = http.post(f"{url}login", data={"username": "ed", "password": "no"})
+            assert bad.status_code == 400
+            assert http.get(f"{url}openapi.json").status_code == 401
+            good = http.post(f"{url}login", data={"username": "ed", "password": "pw"})
+            assert good.status_code == 200, good.text
+            schema = http.get(f"{url}openapi.json")
+            assert schema.status_code == 200
+            assert "openapi" in schema.json()
+            assert http.get(f"{url}config").status_code == 200
+
+
 def test_the_address_is_the_last_line_printed(tmp_path: Path):
     # An app of its own: the shared one's log goes on after start-up.
     with running_app(tmp_path) as started:

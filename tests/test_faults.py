@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,11 +20,13 @@ import pytest
 from chromadb.api.client import SharedSystemClient
 
 from assistant import Assistant
-from core.errors import StoreUnavailable
+from core.errors import DiskFull, StoreUnavailable
 from ingest.loaders import load_article
-from tests.conftest import ROOT
+from ingest.sync import MIN_FREE_BYTES, Indexer
+from tests.conftest import ROOT, SEEDS
 from tests.corpus import Fact, write_corpus
 from ui.cli import main
+from vectorstore.chroma import ChunkStore, is_disk_full
 
 
 def fresh(data_dir: Path) -> Assistant:
@@ -370,3 +374,100 @@ def test_an_ingest_after_a_killed_delete_runs_as_after_the_delete(
     assert bot.indexer.pending_deletes() == []
     stored = {c.metadata["source_id"] for c in bot.store.iter_all(include_text=False)}
     assert victims[0] in stored and victims[1] not in stored
+
+
+LEADER_Q = "Who leads the Islamic Movement for Azawad?"  # a seed article answers it
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Write a file on ``disk`` until it is full (ENOSPC), then give back ``leave`` bytes."""
+    filler = disk / "filler.bin"
+    block = b"\0" * (256 * 1024)
+    with filler.open("wb") as f:
+        try:
+            while True:
+                f.write(block)
+                f.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc
+    size = filler.stat().st_size
+    os.truncate(filler, max(0, size - leave))
+    return filler
+
+
+def test_a_full_disk_stops_the_ingest_cleanly_and_keeps_what_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        data_dir = disk / "data"
+        assert Assistant(data_dir=data_dir).ingest([SEEDS]).count("added") == 2
+        SharedSystemClient.clear_system_cache()
+        folder = tmp_path / "articles"
+        write_corpus(folder, 50)
+        # A little room left (well under MIN_FREE_BYTES): enough for SQLite and Chroma to
+        # open and read, not enough for an ingest step.
+        filler = fill(disk, leave=2 * 1024 * 1024)
+        assert shutil.disk_usage(disk).free < MIN_FREE_BYTES
+
+        run = ingest_process(data_dir, folder)
+        _, raw = run.communicate(timeout=300)
+        err = raw.decode()
+        assert run.returncode == 1, err
+        assert "Traceback" not in err, err
+        errors = [line for line in err.splitlines() if "dossier: error:" in line]
+        assert len(errors) == 1, err
+        assert "full" in errors[0] and str(data_dir) in errors[0], errors[0]
+        assert "50 file(s) not yet ingested" in errors[0] and "free" in errors[0], errors[0]
+
+        # Without the check before each step, the write itself fails (Chroma: "database or
+        # disk is full") and is told the same way.
+        filler.unlink()
+        filler = fill(disk, leave=20 * 1024)
+        monkeypatch.setattr(Indexer, "_check_space", lambda *args: None)
+        with pytest.raises(DiskFull, match=r"the disk holding .* is full"):
+            fresh(data_dir).ingest([folder])
+        monkeypatch.undo()
+
+        # What was stored before the disk filled is still answered, the disk still full.
+        answer = fresh(data_dir).answer(LEADER_Q)
+        assert "Alghabass Ag Intallah" in answer.text, answer.text
+        assert answer.citations and answer.citations[0].source.endswith(".txt")
+
+        filler.unlink()
+        SharedSystemClient.clear_system_cache()
+        assert main(["doctor", "--data-dir", str(data_dir)]) == 0
+        bot = fresh(data_dir)
+        checkup = bot.check()
+        assert checkup.ok and checkup.articles == 2, checkup.problems
+        rerun = ingest_process(data_dir, folder)
+        _, raw = rerun.communicate(timeout=300)
+        assert rerun.returncode == 0, raw.decode()[-2000:]
+        assert fresh(data_dir).check().articles == 52
+    finally:
+        SharedSystemClient.clear_system_cache()
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_out_of_space_errors_are_recognised(tmp_path: Path) -> None:
+    enospc = OSError(errno.ENOSPC, "No space left on device")
+    wrapped = RuntimeError("write failed")
+    wrapped.__cause__ = enospc
+    assert is_disk_full(wrapped, tmp_path)
+    assert is_disk_full(Exception("database or disk is full"), tmp_path)
+    # Chroma's compaction error names no cause: a full disk only when space is in fact low.
+    compaction = Exception("Error in compaction: Failed to apply logs to the metadata segment")
+    assert not is_disk_full(compaction, tmp_path) or shutil.disk_usage(tmp_path).free < (
+        16 * 1024 * 1024
+    )
+    store = ChunkStore(persist_dir=tmp_path, embedding_model="m")
+    translated = store._translate(wrapped)
+    assert isinstance(translated, DiskFull) and isinstance(translated, StoreUnavailable)
+    assert f"the disk holding {tmp_path} is full" in str(translated)
+    assert "DOSSIER_DATA_DIR" in str(translated)

@@ -16,10 +16,13 @@ The app's API, for ``gradio_client``:
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no phonin
 
 import gradio as gr
 from gradio.utils import get_upload_folder  # where Gradio keeps uploads (GRADIO_TEMP_DIR)
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import Assistant
 from assistant.service import MAX_QUESTION_CHARS
@@ -427,6 +432,107 @@ def _table(headers: list[str], label: str, elem_id: str) -> gr.Dataframe:
     )
 
 
+# Failed logins allowed per client address within the window before it is refused (429).
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW_S = 300.0
+# What may be fetched without a session: the login page, its static assets, and the
+# routes it calls (Gradio itself answers /config with 401 and the login prompt).
+_OPEN_PATHS = frozenset(
+    {"/", "/login", "/login/", "/config", "/config/", "/favicon.ico", "/robots.txt"}
+    | {"/manifest.json", "/theme.css", "/gradio_api/theme.css"}
+    | {"/gradio_api/login_check", "/gradio_api/login_check/"}
+    | {"/gradio_api/startup-events"}  # launch() calls it before anyone signs in
+)
+_OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/", "/pwa_icon")
+
+
+class LoginGuard:
+    """ASGI middleware for an app with a login (Gradio's own ``App`` is ``scope["app"]``).
+
+    Every route but the login page and its assets needs a session (401 otherwise;
+    FastAPI's own /openapi.json included), and failed logins are throttled per client
+    address: after ``LOGIN_MAX_FAILURES`` within ``LOGIN_WINDOW_S`` seconds, POST /login
+    answers 429 "too many failed logins; try again in N s"; a success clears the count.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.failures: dict[str, deque[float]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if scope["type"] == "http" and path in ("/login", "/login/"):
+            if scope["method"] == "POST":
+                await self._login(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        if path in _OPEN_PATHS or path.startswith(_OPEN_PREFIXES) or _signed_in(scope):
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+        else:
+            await _json(send, 401, "Not authenticated")
+
+    async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = (scope.get("client") or ("unknown", 0))[0]
+        now = time.monotonic()
+        failures = self.failures.get(client)
+        while failures and now - failures[0] >= LOGIN_WINDOW_S:
+            failures.popleft()
+        if failures and len(failures) >= LOGIN_MAX_FAILURES:
+            wait = max(1, math.ceil(failures[0] + LOGIN_WINDOW_S - now))
+            log.warning("login refused for %s: too many failed logins", client)
+            message = f"too many failed logins; try again in {wait} s"
+            await _json(send, 429, message, [(b"retry-after", str(wait).encode())])
+            return
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if 200 <= status < 300:
+            self.failures.pop(client, None)
+        elif 400 <= status < 500:
+            # Forget clients whose failures have all expired, so the table stays small.
+            for key in [
+                k for k, v in self.failures.items() if not v or now - v[-1] >= LOGIN_WINDOW_S
+            ]:
+                del self.failures[key]
+            self.failures.setdefault(client, deque()).append(now)
+
+
+def _signed_in(scope: Scope) -> bool:
+    """Whether the request carries a session cookie that Gradio issued."""
+    app = scope.get("app")
+    tokens = getattr(app, "tokens", None) or {}
+    cookie_id = getattr(app, "cookie_id", "")
+    cookies: dict[str, str] = {}
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                key, _, val = part.strip().partition("=")
+                cookies.setdefault(key, val)
+    return any(
+        cookies.get(f"{kind}-{cookie_id}") in tokens
+        for kind in ("access-token", "access-token-unsecure")
+    )
+
+
+async def _json(send: Send, status: int, detail: str, headers: list | None = None) -> None:
+    body = json.dumps({"detail": detail, "error": detail}).encode()
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
 def serve(
     bot: Assistant,
     *,
@@ -468,6 +574,8 @@ def serve(
         css=CSS,
         head=HEAD,
         theme=gr.themes.Soft(),
+        # With a login: every route but the login page needs it; failed logins are throttled.
+        app_kwargs={"middleware": [Middleware(LoginGuard)]} if auth else None,
     )
     shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     where = f"http://{shown}:{app.server_port or port}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from core.errors import ConfigError, NoDataDirectory, NotWritable, StoreUnavailable
+from core.errors import ConfigError, DiskFull, NoDataDirectory, NotWritable, StoreUnavailable
 
 if TYPE_CHECKING:
     import chromadb
@@ -35,6 +36,9 @@ REBUILD = (
     "(the damaged copy is kept aside)"
 )
 GENERATION_KEY = "dossier_generation"
+# Below this much free space, a Chroma failure that could come from a full disk (its
+# compaction errors name no cause) is taken for one.
+LOW_SPACE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,8 @@ class ChunkStore:
             except Exception as exc:
                 if _is_read_only(exc):
                     raise NotWritable.at(self.persist_dir, exc) from exc
+                if is_disk_full(exc, self.persist_dir):
+                    raise DiskFull.at(self.persist_dir, free_space(self.persist_dir)) from exc
                 raise StoreUnavailable(
                     f"cannot open the {self.where} ({type(exc).__name__}: {exc}); check that the "
                     f"directory is writable. If it is damaged, {REBUILD}"
@@ -185,6 +191,8 @@ class ChunkStore:
             return self._unreachable(exc)
         if _is_read_only(exc):
             return NotWritable.at(self.persist_dir, exc)
+        if is_disk_full(exc, self.persist_dir):
+            return DiskFull.at(self.persist_dir, free_space(self.persist_dir))
         return StoreUnavailable(
             f"the {self.where} failed ({type(exc).__name__}: {exc}); `dossier doctor` checks "
             f"the data directory. If it is damaged, {REBUILD}"
@@ -379,6 +387,49 @@ def _is_read_only(exc: BaseException) -> bool:
             return True
         cause = cause.__cause__ or cause.__context__
     return False
+
+
+def free_space(directory: Path | None) -> int | None:
+    """Free bytes on the filesystem holding ``directory`` (or its nearest existing parent)."""
+    if directory is None:
+        return None
+    for place in (directory, *directory.parents):
+        try:
+            return shutil.disk_usage(place).free
+        except OSError:
+            continue
+    return None
+
+
+# What SQLite and Chroma say when a write found no room (Chroma's compaction errors do
+# not say why, so they count only when the disk is in fact (nearly) full).
+_FULL_MARKERS = ("database or disk is full", "no space left on device")
+_MAYBE_FULL_MARKERS = ("error in compaction", "failed to apply logs")
+
+
+def is_disk_full(exc: BaseException, directory: Path | None) -> bool:
+    """Whether a failure to write under ``directory`` comes from a full disk.
+
+    ENOSPC anywhere in the exception chain, SQLite's "database or disk is full",
+    or one of Chroma's compaction errors while ``directory``'s disk has less than
+    ``LOW_SPACE_BYTES`` free.
+    """
+    maybe = False
+    cause: BaseException | None = exc
+    for _ in range(10):  # the error and what caused it (a chain can loop)
+        if cause is None:
+            break
+        if getattr(cause, "errno", None) == errno.ENOSPC:
+            return True
+        message = str(cause).lower()
+        if any(marker in message for marker in _FULL_MARKERS):
+            return True
+        maybe = maybe or any(marker in message for marker in _MAYBE_FULL_MARKERS)
+        cause = cause.__cause__ or cause.__context__
+    if not maybe:
+        return False
+    free = free_space(directory)
+    return free is not None and free < LOW_SPACE_BYTES
 
 
 def set_http_timeout(client: chromadb.ClientAPI, timeout: float) -> bool:
