@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import random
 import re
@@ -471,3 +472,35 @@ def test_out_of_space_errors_are_recognised(tmp_path: Path) -> None:
     assert isinstance(translated, DiskFull) and isinstance(translated, StoreUnavailable)
     assert f"the disk holding {tmp_path} is full" in str(translated)
     assert "DOSSIER_DATA_DIR" in str(translated)
+
+
+@pytest.mark.slow
+def test_a_move_killed_at_random_moments_keeps_one_copy_and_embeds_nothing(
+    tmp_path: Path,
+) -> None:
+    """A moved folder re-ingested by a process that is SIGKILLed: the re-run finishes the
+    move, every article is stored once under its new path, and nothing is embedded."""
+    folder = tmp_path / "articles-0"
+    facts = write_corpus(folder, 60, seed=5)
+    data_dir = tmp_path / "data"
+    first = ingest_process(data_dir, folder)
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err.decode()[-2000:]
+    rng = random.Random(11)
+    killed_mid_move = 0
+    for trial in range(1, 5):
+        moved = tmp_path / f"articles-{trial}"
+        folder.rename(moved)
+        folder = moved
+        killed_mid_move += kill_at(ingest_process(data_dir, folder, batch=8), rng, 60)
+        command = ["ingest", "--json", "--data-dir", str(data_dir), str(folder)]
+        rerun = subprocess.run(
+            [sys.executable, "-m", "ui.cli", *command],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=300,
+        )
+        assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
+        assert json.loads(rerun.stdout)["chunks_embedded"] == 0
+        assert_intact(fresh(data_dir), folder, facts, rng)
+    assert killed_mid_move >= 2
