@@ -25,10 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
-import string
 import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -40,29 +37,9 @@ from benchmarks.scorer import SentenceScorer
 from core.text import split_sentences
 from core.types import Answer, AnswerSpan, Citation, Passage
 from training.pool import pool_assistant
-from training.squad_split import QA, load, part
+from training.squad_split import QA, exact_f1, load, part
 
 SEED = 7
-
-
-def normalize(text: str) -> str:
-    """SQuAD's answer normalisation: lower case, no punctuation or articles, single spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
-    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
-
-
-def exact_f1(prediction: str, golds: list[str]) -> tuple[float, float]:
-    """SQuAD exact match and token F1 of ``prediction``, best over the gold answers."""
-    best_em = best_f1 = 0.0
-    predicted = normalize(prediction).split()
-    for gold in golds:
-        wanted = normalize(gold).split()
-        best_em = max(best_em, float(predicted == wanted))
-        common = sum((Counter(predicted) & Counter(wanted)).values())
-        if common:
-            precision, recall = common / len(predicted), common / len(wanted)
-            best_f1 = max(best_f1, 2 * precision * recall / (precision + recall))
-    return best_em, best_f1
 
 
 class ReaderAlone:

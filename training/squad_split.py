@@ -9,6 +9,9 @@ report for the reader comes from MEASURE alone. Four of each group's articles
 from __future__ import annotations
 
 import json
+import re
+import string
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +75,32 @@ def part(title: str) -> str:
     if title in MEASURE:
         return "measure"
     return "calibrate" if title in CALIBRATE else "train"
+
+
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def normalize(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation or articles, single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def exact_f1(prediction: str, golds: list[str]) -> tuple[float, float]:
+    """SQuAD exact match and token F1 of ``prediction``, best over the gold answers."""
+    best_em = best_f1 = 0.0
+    predicted = normalize(prediction).split()
+    for gold in golds:
+        wanted = normalize(gold).split()
+        best_em = max(best_em, float(predicted == wanted))
+        common = sum((Counter(predicted) & Counter(wanted)).values())
+        if common:
+            precision, recall = common / len(predicted), common / len(wanted)
+            best_f1 = max(best_f1, 2 * precision * recall / (precision + recall))
+    return best_em, best_f1
+
+
+def holds(sentence: str, golds: list[str]) -> bool:
+    """Whether the sentence holds one of the gold answers, as whole normalised words."""
+    text = f" {normalize(sentence)} "
+    return any(normalize(g) and f" {normalize(g)} " in text for g in golds)

@@ -22,8 +22,6 @@ import argparse
 import json
 import logging
 import random
-import re
-import string
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +33,7 @@ from scipy.optimize import minimize
 from answerers.ranker import FEATURES, RANKER_FILE, Candidate, candidates, seal
 from answerers.reader import Reader
 from training.pool import pool_assistant
-from training.squad_split import CALIBRATE, MEASURE, QA, load, part
+from training.squad_split import CALIBRATE, MEASURE, QA, exact_f1, holds, load, part
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
 REFUSE_ANSWERABLE = 0.05
@@ -208,7 +206,7 @@ def choose(rows: list[dict[str, Any]], model: dict[str, Any]) -> dict[str, Any]:
     for r, p, o in tops:
         if r["answerable"] and len(p) and p[o[0]] >= threshold and r["spans"][o[0]]:
             text, margin = r["spans"][o[0]]
-            shown.append((margin, exact_f1(text, r["golds"])))
+            shown.append((margin, exact_f1(text, r["golds"])[1]))
     shown.sort(key=lambda mf: -mf[0])
     span_margin, total = float("inf"), 0.0
     for count, (margin, f1) in enumerate(shown, start=1):
@@ -225,35 +223,6 @@ def choose(rows: list[dict[str, Any]], model: dict[str, Any]) -> dict[str, Any]:
         "unanswerable_refused": refused("unanswerable"),
         "absent_article_refused": refused("absent"),
     }
-
-
-_PUNCTUATION = set(string.punctuation)
-
-
-def _normal(text: str) -> str:
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
-    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
-
-
-def exact_f1(prediction: str, golds: list[str]) -> float:
-    """SQuAD token F1 of ``prediction``, best over the gold answers."""
-    from collections import Counter
-
-    best = 0.0
-    predicted = _normal(prediction).split()
-    for gold in golds:
-        wanted = _normal(gold).split()
-        common = sum((Counter(predicted) & Counter(wanted)).values())
-        if common:
-            precision, recall = common / len(predicted), common / len(wanted)
-            best = max(best, 2 * precision * recall / (precision + recall))
-    return best
-
-
-def holds(sentence: str, golds: list[str]) -> bool:
-    """Whether the sentence holds one of the gold answers (SQuAD normalisation)."""
-    text = f" {_normal(sentence)} "
-    return any(_normal(g) and f" {_normal(g)} " in text for g in golds)
 
 
 if __name__ == "__main__":

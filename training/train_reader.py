@@ -176,8 +176,8 @@ def label(window: Window, answer: tuple[str, int] | None) -> tuple[int, int]:
     for i, offsets in enumerate(window.offsets):
         if offsets is None:
             continue
-        if (first is None and offsets[0] <= start < offsets[1]) or offsets[0] == start:
-            first = i if first is None else first
+        if first is None and (offsets[0] <= start < offsets[1] or offsets[0] == start):
+            first = i
         if offsets[0] < end <= offsets[1]:
             last = i
     if first is None or last is None or last < first:
