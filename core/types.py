@@ -29,6 +29,10 @@ class Article:
     content_hash: str
     outlet: str | None = None
     date: str | None = None  # ISO 8601 (YYYY-MM-DD) where the article shows one
+    date_text: str | None = None  # the date as the article (or whoever ingested it) wrote it
+    # The story group: the source_id of the first-ingested copy of this text (set at ingest;
+    # "" until then). Copies of one story carried by several outlets share it.
+    story_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class Passage:
     outlet: str | None = None
     date: str | None = None
     source_id: str = ""
+    date_text: str | None = None
+    story_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,8 @@ class SourceInfo:
     chunks: int
     ingested_at: str
     source_id: str
+    date_text: str | None = None
+    story_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

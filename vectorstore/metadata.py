@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.dates import day_number
 from core.types import Article, Chunk, Passage, SourceInfo
 
 # The keys the store filters on.
 SOURCE_ID = "source_id"  # the article's absolute path: its identity
 CHUNK_INDEX = "chunk_index"
 CONTENT_HASH = "content_hash"
+DAY = "day"  # the article's date as an int YYYYMMDD (0: undated), for range filters
+STORY_ID = "story_id"  # the story group (see Article.story_id)
 
 
 def chunk_metadata(
@@ -28,6 +31,9 @@ def chunk_metadata(
         "title": article.title,
         "outlet": article.outlet or "",
         "date": article.date or "",
+        "date_text": article.date_text or "",
+        DAY: day_number(article.date),
+        STORY_ID: article.story_id or article.source_id,
         CONTENT_HASH: article.content_hash,
         "ingested_at": ingested_at,
         "chunk_count": chunk_count,
@@ -51,6 +57,8 @@ def to_passage(chunk: Any, score: float) -> Passage:
         outlet=m.get("outlet") or None,
         date=m.get("date") or None,
         source_id=str(m.get(SOURCE_ID, "")),
+        date_text=m.get("date_text") or None,
+        story_id=str(m.get(STORY_ID) or m.get(SOURCE_ID, "")),
     )
 
 
@@ -64,4 +72,6 @@ def to_source_info(metadata: dict[str, Any]) -> SourceInfo:
         chunks=int(metadata.get("chunk_count", 0)),
         ingested_at=str(metadata.get("ingested_at", "")),
         source_id=str(metadata.get(SOURCE_ID, "")),
+        date_text=metadata.get("date_text") or None,
+        story_id=str(metadata.get(STORY_ID) or metadata.get(SOURCE_ID, "")),
     )
