@@ -21,7 +21,9 @@ from collections.abc import Sequence
 from answerers.grounding import Grounding
 from answerers.ranker import Candidate, Ranker, candidates
 from answerers.reader import Reader
+from core.dates import dates_in
 from core.stream import AnswerStream
+from core.timescope import time_scope
 from core.types import Answer, AnswerSpan, Citation, Message, Passage
 
 # A question that wants every article's answer, not the best one.
@@ -114,8 +116,11 @@ class ExtractiveAnswerer:
         one when that is nearly as probable (``Ranker.second``); otherwise it is repeated.
         """
         listing = bool(_LIST_QUESTION.search(question))
-        # A list question reads more passages: its answers are spread over articles.
-        read = list(passages[: self.passages_read * (2 if listing else 1)])
+        # "Latest" needs dates to go by: among undated articles it changes nothing.
+        recent = time_scope(question).recent and any(p.date for p in passages)
+        # A list question reads more passages: its answers are spread over articles; so
+        # does one that asks for the latest: the newest answer need not be the best match.
+        read = list(passages[: self.passages_read * (2 if listing or recent else 1)])
         ranked = self.rank(query or question, read) if read else []
         threshold = self.ranker.threshold
         if not ranked or ranked[0][0] < threshold:
@@ -129,6 +134,8 @@ class ExtractiveAnswerer:
                 ranked = new
         if listing:
             chosen = self._one_per_article(query or question, read)[: self.articles_listed]
+        elif recent:
+            chosen = [newest_answer(ranked, threshold)]
         else:
             best = ranked[0][0]
             chosen = [ranked[0][1]] + [
@@ -142,8 +149,10 @@ class ExtractiveAnswerer:
         citations: list[Citation] = []
         short: list[AnswerSpan] = []
         parts: list[str] = []
-        for number, candidate in enumerate(chosen, start=1):
+        numbers: dict[str, int] = {}  # story -> its number: one source, however many quotes
+        for candidate in chosen:
             s = candidate.sentence
+            number = numbers.setdefault(s.passage.story, len(numbers) + 1)
             citations.append(Citation.of(number, s.passage, s.start, s.end, s.score))
             lead = ""
             span = candidate.span
@@ -154,6 +163,30 @@ class ExtractiveAnswerer:
                 start = p.start + span.start
                 short.append(AnswerSpan(text, number, p.source, start, start + len(text)))
                 if len(text) < 0.8 * len(s.text):
-                    lead = f"{text.rstrip('.,;:')} — "
+                    lead = f"{with_date(text.rstrip('.,;:'), p.date)} — "
             parts.append(f"{lead}{s.text} [{number}]")
         return Answer.cited(question, parts, citations, passages, mode=self.mode, spans=short)
+
+
+def newest_answer(ranked: Sequence[tuple[float, Candidate]], threshold: float) -> Candidate:
+    """Among the sentences likely enough to answer (``threshold``), the newest article's.
+
+    For "Who currently leads ...?": every sentence the ranker accepts answers the
+    question as it stood on its article's date, so the newest one answers it now.
+    Undated articles come last; within one date, the most probable sentence wins.
+    """
+    accepted = [(p, c) for p, c in ranked if p >= threshold]
+    return max(accepted, key=lambda pc: (pc[1].sentence.passage.date or "", pc[0]))[1]
+
+
+def with_date(span: str, article_date: str | None) -> str:
+    """A short answer that is a relative date ("Thursday") with the day it means.
+
+    Example:
+        >>> with_date("on Thursday", "2022-07-16")
+        'on Thursday (2022-07-14)'
+    """
+    mentions = dates_in(span, article_date)
+    if len(mentions) == 1 and mentions[0].relative and len(mentions[0].text) >= len(span) - 4:
+        return f"{span} ({mentions[0].iso})"
+    return span

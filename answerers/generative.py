@@ -237,6 +237,7 @@ class GenerativeAnswerer:
 
         citations: list[Citation] = []
         numbers_of: dict[tuple[int, int], int] = {}  # (passage, quote start) -> marker
+        stories: dict[str, int] = {}  # story -> its number: one source, however many quotes
         parts: list[str] = []
         unsupported: list[str] = []
         for (claim, cited), vector in zip(claims, claim_vectors, strict=True):
@@ -254,7 +255,7 @@ class GenerativeAnswerer:
             answers_question |= quoted >= self.relevance_ratio * best_relevance
             key = (support.passage_index, support.start)
             if key not in numbers_of:
-                numbers_of[key] = len(citations) + 1
+                numbers_of[key] = stories.setdefault(p.story, len(stories) + 1)
                 citations.append(
                     Citation.of(
                         numbers_of[key],
@@ -321,7 +322,9 @@ def reader_evidence(extractive: Answer, given: Sequence[Passage]) -> str:
     span = extractive.span
     if span is None:
         return ""
-    cited = next(c for c in extractive.citations if c.number == span.citation)
+    cited = extractive.citation_of(span)
+    if cited is None:
+        return ""
     for number, p in enumerate(given, start=1):
         if p.source == cited.source and p.start == cited.passage_start:
             text = " ".join(span.text.split()).replace('"', "'")

@@ -16,11 +16,12 @@ import threading
 from collections.abc import Mapping, Sequence
 
 from core.text import tokenize
+from core.timescope import date_range
 from core.types import Message, Passage
 from vectorstore.chroma import ChunkStore
 from vectorstore.embeddings import Embedder
-from vectorstore.keyword import KeywordIndex
-from vectorstore.metadata import to_passage
+from vectorstore.fts import KeywordStore
+from vectorstore.metadata import day_where, to_passage
 
 # Words that make a question lean on the conversation before it.
 _ANAPHORA = re.compile(
@@ -84,6 +85,26 @@ def fuse(
     return {i: w * cosine[i] / top_cosine + (1 - w) * bm25[i] / top_bm25 for i in cosine}
 
 
+def one_per_story(passages: Sequence[Passage]) -> list[Passage]:
+    """``passages`` (best first) with each story group's best-scoring article only.
+
+    Copies of one story carried by several outlets hold the same sentences; an
+    answer should read (and cite) them once. Every passage of the kept article
+    stays (it may answer from two of its chunks).
+
+    Example:
+        >>> [(p.source, p.story_id) for p in one_per_story(passages)]  # ap.txt and cnn.txt: copies
+        [('ap.txt', 'ap.txt'), ('other.txt', 'other.txt'), ('ap.txt', 'ap.txt')]
+    """
+    kept: dict[str, str] = {}  # story -> the article kept for it
+    chosen = []
+    for passage in passages:
+        article = passage.source_id or passage.source
+        if kept.setdefault(passage.story, article) == article:
+            chosen.append(passage)
+    return chosen
+
+
 class HybridRetriever:
     """Dense + keyword retrieval over one ``ChunkStore``, fused by score (``fuse``).
 
@@ -110,33 +131,52 @@ class HybridRetriever:
             raise ValueError(f"dense_weight must be between 0 and 1, got {dense_weight}")
         self.store = store
         self.embedder = embedder
-        self.keyword = KeywordIndex()
         self.candidates = candidates
         self.dense_weight = dense_weight
         self._version: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
+    @property
+    def keyword(self) -> KeywordStore:
+        """The store's keyword index (opened on first use, not when the retriever is made)."""
+        return self.store.keywords
+
     def refresh(self) -> None:
-        """Bring the keyword index in step with the store if the store changed."""
+        """Bring the keyword index in step with the store if the store changed.
+
+        Cheap when this process (or another sharing the data directory) wrote both:
+        the index records the generation it is in step with. Chunks another machine
+        wrote to a shared Chroma server are compared id by id and caught up.
+        """
         # The count too: an ingest killed before it bumped the generation still shows.
-        version = (self.store.generation(), self.store.count())
+        generation = self.store.generation()
+        version = (generation, self.store.count())
         if version == self._version:
             return
         with self._lock:
             if version != self._version:
-                self.keyword.sync((c.id, c.text) for c in self.store.iter_all())
+                full = self.keyword.in_step_at() != generation
+                self.store.sync_keywords(full=full)
+                self.keyword.mark_in_step(generation)
                 self._version = version
 
-    def retrieve(self, query: str, k: int) -> list[Passage]:
+    def retrieve(
+        self, query: str, k: int, since: str | None = None, until: str | None = None
+    ) -> list[Passage]:
+        """The ``k`` best passages for ``query``; ``since``/``until`` (ISO days, inclusive)
+        keep only articles dated in that range, in Chroma's ``where`` and in the keyword
+        index alike (so the ``k`` are all in range; undated articles are left out).
+        """
+        days = date_range(since, until).days if since or until else None
         self.refresh()
         if not len(self.keyword) or not query.strip():
             return []
         n = max(self.candidates, k)
-        dense = self.store.query(self.embedder.embed_query(query), n)
-        lexical = self.keyword.search(query, n, also=[c.id for c in dense])
+        dense = self.store.query(self.embedder.embed_query(query), n, where=day_where(days))
+        lexical = self.keyword.search(query, n, also=[c.id for c in dense], days=days)
         fused = fuse({c.id: 1.0 - c.distance for c in dense}, lexical, self.dense_weight)
-        best = sorted(fused, key=lambda i: -fused[i])[:k]
-        return self.passages(best, fused, known=dense)
+        ranked = sorted(fused, key=lambda i: -fused[i])  # all: copies give way to other stories
+        return one_per_story(self.passages(ranked, fused, known=dense))[:k]
 
     def passages(
         self, ids: Sequence[str], scores: Mapping[str, float], known: Sequence = ()

@@ -10,7 +10,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
@@ -21,11 +21,14 @@ from answerers.grounding import Grounding
 from answerers.ranker import Ranker
 from answerers.reader import Reader
 from assistant.retrieval import HybridRetriever, contextual_query
+from assistant.timeline import Timeline, build_timeline
 from assistant.uploads import check_uploads, keep_uploads
 from core.chat import to_messages
+from core.dates import read_date
 from core.errors import (
     AmbiguousName,
     IngestInProgress,
+    InvalidOverride,
     InvalidQuestion,
     ModelUnavailable,
     NoDataDirectory,
@@ -36,17 +39,19 @@ from core.protocols import Answerer
 from core.settings import EXTRACTIVE, LOCAL, LLMSpec, Settings, parse_llm
 from core.stream import AnswerStream, Pieces
 from core.text import NAME_OR_NUMBER, split_sentences
+from core.timescope import DateRange, date_range, time_scope
 from core.types import NOT_ANSWERED, Answer, Message, Passage, SourceInfo, SyncReport
 from ingest import doctor
 from ingest.doctor import Checkup, Repair
 from ingest.sync import DamagedRecords, Indexer, Progress
 from vectorstore.chroma import ChunkStore
 from vectorstore.embeddings import Embedder
-from vectorstore.metadata import CHUNK_INDEX
+from vectorstore.metadata import CHUNK_INDEX, SOURCE_ID
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+TIMELINE_PASSAGES = 200  # passages a timeline reads: generous, every mention counts
 EMPTY_STORE = (
     "No articles have been ingested yet, so there is nothing to answer from; "
     "add some with `dossier ingest PATH`."
@@ -59,6 +64,8 @@ class AskOptions(TypedDict, total=False):
     k: int | None  # passages retrieved (default: the k setting)
     mode: str | None  # answer mode (default: the llm setting)
     fallback: bool  # an unreachable LLM gives the extractive answer, with a notice
+    since: str | None  # only articles dated on or after this day (YYYY-MM-DD, YYYY-MM, YYYY)
+    until: str | None  # only articles dated on or before this day
 
 
 class Assistant:
@@ -113,6 +120,7 @@ class Assistant:
             collection=settings.collection,
             embedding_model=self.embedder.identity,
             timeout=settings.chroma_timeout,
+            keyword_path=self.layout.keywords(settings.collection),
         )
         self.indexer = Indexer(
             store=self.store,
@@ -125,8 +133,12 @@ class Assistant:
             batch_chunks=settings.ingest_batch,
         )
         self.retriever = HybridRetriever(self.store, self.embedder)
-        keyword = self.retriever.keyword
-        self.grounding = Grounding(self.embedder, idf=keyword.idf, unknown_idf=keyword.max_idf)
+        # Lambdas: the keyword index opens on first use, not here (reading makes no files).
+        self.grounding = Grounding(
+            self.embedder,
+            idf=lambda term: self.retriever.keyword.idf(term),
+            unknown_idf=lambda: self.retriever.keyword.max_idf(),
+        )
         self.extractive = ExtractiveAnswerer(self.grounding, Reader(), Ranker())
         # LLM answerers are made on first use: building one may need a key or a server.
         self.answerers: dict[str, Answerer] = {self.extractive.mode: self.extractive}
@@ -165,8 +177,16 @@ class Assistant:
         """Answer ``question``; ``history`` is the chat so far as role/content messages.
 
         ``options`` are ``AskOptions``: ``k``, ``mode`` (see ``modes``; default:
-        the ``llm`` setting) and ``fallback`` (an LLM that cannot be reached gives
-        the extractive answer with a ``notice`` instead of raising ``ModelUnavailable``).
+        the ``llm`` setting), ``fallback`` (an LLM that cannot be reached gives
+        the extractive answer with a ``notice`` instead of raising ``ModelUnavailable``)
+        and ``since``/``until`` (answer only from articles dated in that range; a bad
+        date raises ``InvalidDateRange``, a ``ValueError``).
+
+        Time words in the question count too (``core.timescope``): "in 2022" or
+        "before March" filter like ``since``/``until`` when those are not given (and
+        some articles are dated), and
+        "latest", "currently", "so far" prefer the newest articles that answer. The
+        answer to such a question opens with the date it holds as of (``as_of``).
         """
         return self.stream(question, history, **options).answer()
 
@@ -183,7 +203,8 @@ class Assistant:
         question = clean_question(question)
         turns = to_messages(history)
         k, fallback = options.get("k"), options.get("fallback", False)
-        return AnswerStream(self._pieces(answerer, question, turns, k, fallback))
+        window = date_range(options.get("since"), options.get("until"))  # checked now, not later
+        return AnswerStream(self._pieces(answerer, question, turns, k, fallback, window))
 
     def _pieces(
         self,
@@ -192,33 +213,104 @@ class Assistant:
         turns: list[Message],
         k: int | None,
         fallback: bool,
+        window: DateRange,
     ) -> Pieces:
         try:
-            stream = self._ask(answerer, question, turns, k)
+            stream = self._ask(answerer, question, turns, k, window)
             yield from stream
-            return stream.answer()
+            return self._carried(stream.answer())
         except ModelUnavailable as exc:
             if not fallback or answerer is self.extractive:
                 raise
             log.warning("answering with the extractive answerer: %s", exc)
-            answer = self._ask(self.extractive, question, turns, k).answer()
+            answer = self._carried(self._ask(self.extractive, question, turns, k, window).answer())
             return replace(answer, notice=f"{exc}. This is the extractive answer instead.")
 
+    def _carried(self, answer: Answer) -> Answer:
+        """``answer`` with, on each source carried by several outlets, all of them.
+
+        Retrieval keeps one copy of each story (``one_per_story``); the others are
+        named here, looked up in one query for all the cited stories.
+        """
+        members = self.indexer.story_members(c.story_id for c in answer.citations if c.story_id)
+        if not any(len(m) > 1 for m in members.values()):
+            return answer
+        citations = tuple(
+            replace(c, carried_by=tuple(m.outlet or m.source for m in members[c.story_id]))
+            if len(members.get(c.story_id, ())) > 1
+            else c
+            for c in answer.citations
+        )
+        return replace(answer, citations=citations)
+
     def _ask(
-        self, answerer: Answerer, question: str, turns: list[Message], k: int | None
+        self,
+        answerer: Answerer,
+        question: str,
+        turns: list[Message],
+        k: int | None,
+        window: DateRange,
     ) -> AnswerStream:
         query = answerer.condense(question, turns) if turns else None
         if query is None or len(query) > MAX_QUESTION_CHARS:
             query = contextual_query(question, turns)
         if self._data_dir_missing():  # nothing ingested yet, and asking must not make one
             return AnswerStream.of(Answer.refusal(question, mode=answerer.mode, text=EMPTY_STORE))
-        passages = self.retrieve(query, k=k)
+        newest = self._newest_day()
+        scope = time_scope(question, reference=newest)
+        said = [m["content"] for m in turns if m["role"] == "assistant"]
+        stream: AnswerStream | None = None
+        notice = ""
+        # The question's own range ("in 2022") filters when none was given and there are
+        # dated articles to filter (in an undated collection it would leave nothing). It is
+        # a reading of the question, not an order: "in December" may say when something
+        # happened rather than when it was reported, so when no article in the range
+        # answers, the whole collection is asked. The extractive answerer (fast, no LLM)
+        # tells which; the chosen answerer then answers once, streaming.
+        if not window and scope.range and newest is not None:
+            within = scope.without_range(query)
+            probe = self._answer_within(
+                self.extractive, question, within, k, scope.range, said
+            ).answer()
+            if probe.answered:
+                window, query = scope.range, within
+                if answerer is self.extractive:
+                    stream = AnswerStream.of(probe)
+            else:
+                notice = (
+                    f"No article dated {scope.range} answers this; the answer below is from "
+                    "articles of any date."
+                )
+        if stream is None:
+            stream = self._answer_within(answerer, question, query, k, window, said)
+        if notice:
+            stream = stream.then(lambda a: replace(a, notice=notice) if a.answered else a)
+        if scope.recent or window or scope.range or scope.asks_when:
+            return stream.then(dated)
+        return stream
+
+    def _answer_within(
+        self,
+        answerer: Answerer,
+        question: str,
+        query: str,
+        k: int | None,
+        window: DateRange,
+        said: list[str],
+    ) -> AnswerStream:
+        passages = self.retrieve(query, k=k, since=window.since, until=window.until)
         if not passages:
             empty = self.store.count() == 0
             text = EMPTY_STORE if empty else NOT_ANSWERED
+            if window and not empty:
+                text = f"No article dated {window} answers this question."
             return AnswerStream.of(Answer.refusal(question, mode=answerer.mode, text=text))
-        said = [m["content"] for m in turns if m["role"] == "assistant"]
         return answerer.stream(question, passages, query=query, said=said)
+
+    def _newest_day(self) -> date | None:
+        """The newest article's date (a month named without a year is the latest one by it)."""
+        self.retriever.refresh()
+        return self.retriever.keyword.newest_day()
 
     def _answerer(self, mode: str | None) -> Answerer:
         mode = self.default_mode if mode is None else mode
@@ -253,14 +345,54 @@ class Assistant:
             ),
         )
 
-    def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
-        """The ``k`` passages that best match ``query``, best first."""
+    def retrieve(
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[Passage]:
+        """The ``k`` passages that best match ``query``, best first; ``since``/``until``
+        (YYYY-MM-DD, YYYY-MM or YYYY, inclusive) keep only articles dated in that range.
+        """
         query = clean_question(query)
         k = self.settings.k if k is None else k
         if not 1 <= k <= 100:
             raise InvalidQuestion(f"k must be between 1 and 100, got {k}")
+        window = date_range(since, until)
         self._open_data_dir(write=False)
-        return self.retriever.retrieve(query, k)
+        return self.retriever.retrieve(query, k, since=window.since, until=window.until)
+
+    def timeline(
+        self,
+        topic: str,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = TIMELINE_PASSAGES,
+    ) -> Timeline:
+        """The dated events about ``topic`` (a name or a few words) in date order.
+
+        Each event is a sentence about the topic from the ``limit`` passages that
+        match it best, dated by the date it writes (relative ones resolved against
+        its article's date) or else by its article's date; ``since``/``until`` keep
+        events dated in that range. Undated events are listed apart. See
+        ``assistant.timeline``.
+
+        Example:
+            >>> [(e.date, e.sentence) for e in bot.timeline("Dara Quint").events]
+            [('2023-03-02', 'Dara Quint was named the new leader of the Nolvar Front ...')]
+        """
+        topic = clean_question(topic)
+        window = date_range(since, until)
+        if not 1 <= limit <= 1000:
+            raise InvalidQuestion(f"limit must be between 1 and 1000, got {limit}")
+        self._open_data_dir(write=False)
+        # An article dated before ``since`` cannot report what happened after it, so the
+        # search itself starts there; later articles may report earlier events, so
+        # ``until`` filters the events, not the search.
+        passages = self.retriever.retrieve(topic, limit, since=window.since)
+        return build_timeline(topic, passages, window)
 
     def example_questions(self, n: int = 3) -> list[str]:
         """Up to ``n`` questions the newest articles answer, made from their own sentences.
@@ -290,13 +422,38 @@ class Assistant:
     # -- the collection -----------------------------------------------------------------
 
     def ingest(
-        self, paths: Iterable[str | Path], prune: bool = False, progress: Progress | None = None
+        self,
+        paths: Iterable[str | Path],
+        prune: bool = False,
+        progress: Progress | None = None,
+        *,
+        prune_within: Sequence[str | Path] | None = None,
+        date: str | None = None,
+        outlet: str | None = None,
     ) -> SyncReport:
-        """Add new and changed articles from files and folders; ``prune`` drops vanished ones."""
+        """Add new and changed articles from files and folders; ``prune`` drops vanished ones.
+
+        ``prune_within``: prune only the articles at or under these paths (a watched
+        folder's own), leaving vanished articles from elsewhere alone.
+        ``date`` ("2022-07-14" or "14 July 2022") and ``outlet`` override what every
+        file of this run says; blank means none. ``InvalidOverride`` for a bad one.
+
+        Example:
+            >>> bot.ingest(["cnn-johnson.txt"], date="2022-07-14", outlet="CNN").count("added")
+            1
+        """
         if isinstance(paths, str | Path):
             paths = [paths]
+        date, outlet = ingest_overrides(date, outlet)
         self._open_data_dir(write=True)
-        report = self.indexer.sync(list(paths), prune=prune, progress=progress)
+        report = self.indexer.sync(
+            list(paths),
+            prune=prune,
+            prune_within=prune_within,
+            progress=progress,
+            date=date,
+            outlet=outlet,
+        )
         self.retriever.refresh()
         return report
 
@@ -304,6 +461,37 @@ class Assistant:
         """The ingested articles."""
         self._open_data_dir(write=False)
         return self.indexer.sources()
+
+    def find_sources(self, query: str) -> list[SourceInfo]:
+        """The articles in which every word of ``query`` appears, ignoring case: in the
+        title, outlet, date or file name, or in the text. A blank query finds all.
+
+        The text is searched in one Chroma query (a ``$regex`` over the chunks), so
+        it is the stored text, and a word may be part of a longer one ("otter" finds
+        "otters"). ``InvalidQuestion`` for a query over ``MAX_SEARCH_CHARS``.
+
+        Example:
+            >>> [s.source for s in bot.find_sources("kidal coalition")]
+            ['001_a1a23fc04081479d.txt']
+        """
+        words = library_search_words(query)
+        sources = self.sources()
+        if not words:
+            return sources
+        pattern = "(?i)" + "|".join(re.escape(word) for word in words)
+        in_text: dict[str, set[str]] = {}
+        for chunk in self.store.get(where_document={"$regex": pattern}):
+            text = chunk.text.casefold()
+            found = in_text.setdefault(str(chunk.metadata.get(SOURCE_ID, "")), set())
+            found.update(word for word in words if word in text)
+        matches = []
+        for info in sources:
+            about = " ".join(x or "" for x in (info.title, info.outlet, info.date, info.source))
+            about = about.casefold()
+            in_article = in_text.get(info.source_id, set())
+            if all(word in about or word in in_article for word in words):
+                matches.append(info)
+        return matches
 
     def matching(self, names: Iterable[str], all_matches: bool = False) -> dict[str, list[str]]:
         """The ``source_id`` of every stored article each of ``names`` means (none: unknown).
@@ -357,14 +545,21 @@ class Assistant:
         return removed
 
     def add_uploads(
-        self, files: Sequence[tuple[str, str | Path]], progress: Progress | None = None
+        self,
+        files: Sequence[tuple[str, str | Path]],
+        progress: Progress | None = None,
+        *,
+        date: str | None = None,
+        outlet: str | None = None,
     ) -> SyncReport:
         """Check, keep and ingest uploaded files, given as ``(original name, temporary path)``.
 
         Every file gets a result: added, updated, unchanged, or failed with the reason.
         A refused file is never stored; while another ingest runs, ``IngestInProgress``
-        is raised and the uploads folder is left as it was.
+        is raised and the uploads folder is left as it was. ``date`` and ``outlet``
+        override what the files say, as for ``ingest``.
         """
+        date, outlet = ingest_overrides(date, outlet)  # before anything is kept
         self._open_data_dir(write=True)
         accepted, refused = check_uploads(files, self.settings.max_file_bytes)
         if not accepted:
@@ -374,7 +569,7 @@ class Assistant:
         with self.indexer.locked():
             kept = keep_uploads(self.layout.uploads, accepted)
         try:
-            report = self.ingest(kept.paths, progress=progress)
+            report = self.ingest(kept.paths, progress=progress, date=date, outlet=outlet)
         except IngestInProgress:  # another ingest took the lock in between: take ours back
             kept.undo()
             raise
@@ -385,13 +580,13 @@ class Assistant:
     def check(self) -> Checkup:
         """Whether the record manager, Chroma and the keyword index agree (``dossier doctor``)."""
         self._open_data_dir(write=False)
-        self.retriever.refresh()
-        return doctor.check(self.indexer, self.retriever.keyword.ids)
+        return doctor.check(self.indexer, self.store.keywords.ids())
 
     def repair(self, checkup: Checkup | None = None) -> Repair:
         """Make them agree, re-embedding only chunks that are really missing."""
         self._open_data_dir(write=False)
         result = doctor.repair(self.indexer, checkup or self.check())
+        self.store.sync_keywords(full=True)
         self.retriever.refresh()
         return result
 
@@ -431,6 +626,7 @@ class Assistant:
                     shutil.copytree(chroma, aside / chroma.name)
                 elif chroma.exists():
                     shutil.move(str(chroma), str(aside / chroma.name))
+            self.store.keywords.clear()  # written afresh by the ingest below
             records = None if self.settings.record_manager_url else self.layout.records
             if records is None:
                 try:
@@ -487,6 +683,51 @@ class Assistant:
             raise NotWritable.at(root, exc) from None
 
 
+def dated(answer: Answer) -> Answer:
+    """``answer`` opened with the date it holds as of: its newest cited article's date.
+
+    Example:
+        >>> dated(answer).text
+        'As of 2023-03-03 (River Times): Dara Quint was named the new leader ... [1]'
+    """
+    if not answer.answered:
+        return answer
+    dates = [(c.date, c.outlet or "") for c in answer.citations if c.date]
+    if not dates:  # nothing to date it by; its sources say "undated" where they are shown
+        return answer
+    newest, outlet = max(dates)
+    per = f" ({outlet})" if outlet else ""
+    return replace(answer, text=f"As of {newest}{per}: {answer.text}", as_of=newest)
+
+
+MAX_OUTLET_CHARS = 100
+
+
+def ingest_overrides(date: str | None, outlet: str | None) -> tuple[str | None, str | None]:
+    """A typed date and outlet for an ingest, checked: (ISO date or None, outlet or None).
+
+    Blank means "none, read it from the file". ``InvalidOverride`` names what is
+    wrong and the form that works.
+
+    Example:
+        >>> ingest_overrides(" 14 July 2022 ", " CNN "), ingest_overrides("", None)
+        (('2022-07-14', 'CNN'), (None, None))
+    """
+    iso = None
+    if date is not None and date.strip():
+        try:
+            iso = read_date(date)
+        except ValueError as exc:
+            raise InvalidOverride(f"the date {exc}") from None
+    name = " ".join(outlet.split()) if outlet is not None else ""
+    if len(name) > MAX_OUTLET_CHARS:
+        raise InvalidOverride(
+            f"the outlet name is {len(name)} characters long; give just the outlet's name "
+            f"(at most {MAX_OUTLET_CHARS} characters), e.g. CNN"
+        )
+    return iso, name or None
+
+
 def clean_question(question: Any) -> str:
     """The question with control characters removed, or ``InvalidQuestion``."""
     if not isinstance(question, str):
@@ -504,6 +745,34 @@ def clean_question(question: Any) -> str:
             f"{MAX_QUESTION_CHARS:,}, so shorten it to the question itself"
         )
     return text
+
+
+MAX_SEARCH_CHARS = 200
+MAX_SEARCH_WORDS = 10
+
+
+def library_search_words(query: Any) -> list[str]:
+    """The distinct words of a library search, case-folded (``InvalidQuestion`` if too long).
+
+    Example:
+        >>> library_search_words("  Kidal  REBELS kidal ")
+        ['kidal', 'rebels']
+    """
+    if not isinstance(query, str):
+        raise InvalidQuestion(f"the search must be text, got {type(query).__name__}")
+    text = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in query)
+    if len(text.strip()) > MAX_SEARCH_CHARS:
+        raise InvalidQuestion(
+            f"the search is {len(text.strip()):,} characters long; the limit is "
+            f"{MAX_SEARCH_CHARS}, so search for a few words of the title or the text"
+        )
+    words = list(dict.fromkeys(text.casefold().split()))
+    if len(words) > MAX_SEARCH_WORDS:
+        raise InvalidQuestion(
+            f"the search has {len(words)} words; the limit is {MAX_SEARCH_WORDS}, "
+            "so search for fewer words"
+        )
+    return words
 
 
 MAX_EXAMPLE_CHARS = 100

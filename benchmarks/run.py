@@ -19,7 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from answerers.backends import local_model_path
-from benchmarks import backends, bbc, load, reader, report, scale, seed_questions, squad
+from benchmarks import (
+    backends,
+    bbc,
+    load,
+    news,
+    reader,
+    report,
+    scale,
+    seed_questions,
+    squad,
+    tutorial,
+)
 from benchmarks.common import ROOT, SHARED_DATA, log, timed
 
 
@@ -106,6 +117,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if not args.smoke:  # the smoke run has no SQuAD articles to hold out
                 counts = [int(n) for n in args.reader_questions.split(",")]
                 results["reader"] = reader.run(args.data / "squad", work, *counts)
+                results["tutorial"] = tutorial.run(args.data / "squad", work, counts[0] // 2)
+            if not args.smoke:
+                results["news"] = news.run(args.data / "bbc", work)
             results["bbc"] = bbc.run(bbc_dir, work, bbc_limit, queries)
             bbc_files = sorted((work / "bbc").rglob("*.txt"))
             chunk_texts = [c.text for c in _chunks(work / "bbc-data")][:backend_chunks]

@@ -32,6 +32,14 @@ class InvalidQuestion(DossierError):
     """A question that cannot be answered as given (empty, too long, ...)."""
 
 
+class InvalidDateRange(InvalidQuestion, ValueError):
+    """A since/until bound that is not a date, or a since after the until."""
+
+
+class InvalidOverride(DossierError, ValueError):
+    """A date or outlet given for an ingest (``--date``, the upload form) that cannot be used."""
+
+
 class IngestInProgress(DossierError):
     """Another process holds the data directory's ingest lock."""
 
@@ -50,6 +58,10 @@ class NotWritable(StoreUnavailable):
             f"cannot write to {directory} ({type(cause).__name__}: {cause}); make {directory} "
             "writable, or set DOSSIER_DATA_DIR (or --data-dir) to a writable directory"
         )
+
+
+class NotWatchable(DossierError):
+    """A path given to watch does not exist, cannot be read, or is not an article file."""
 
 
 class AmbiguousName(DossierError):

@@ -128,6 +128,13 @@ class Settings(BaseSettings):
         512, ge=1, le=100_000, description="chunks embedded and written per ingest step"
     )
     chroma_timeout: float = Field(5.0, gt=0, description="seconds to wait for a Chroma server")
+    watch_debounce: float = Field(
+        1.0,
+        ge=0.05,
+        le=600,
+        description="seconds of quiet after a change in a watched folder before it is ingested",
+        json_schema_extra=_flag(command="watch ui", metavar="SECONDS"),
+    )
     llm: str = Field(
         EXTRACTIVE,
         description="answer mode: extractive, local (the embedded SmolLM2), ollama:<model> "
@@ -292,6 +299,10 @@ class DataLayout:
     @property
     def chroma(self) -> Path:
         return self.root / "chroma"
+
+    def keywords(self, collection: str) -> Path:
+        """The stored keyword index of ``collection`` (SQLite FTS5, ``vectorstore/fts.py``)."""
+        return self.root / f"keywords-{collection}.sqlite"
 
     @property
     def records(self) -> Path:

@@ -62,10 +62,19 @@ class Passage:
     date_text: str | None = None
     story_id: str = ""
 
+    @property
+    def story(self) -> str:
+        """The story group this passage's article is in (its own file when not grouped)."""
+        return self.story_id or self.source_id or self.source
+
 
 @dataclass(frozen=True)
 class Citation:
-    """One numbered source of an answer: the exact sentence that supports it."""
+    """One numbered source of an answer: the exact sentence that supports it.
+
+    A source is a story: several sentences of one article (or of copies of one
+    story) are several citations with one ``number``; ``Answer.sources`` groups them.
+    """
 
     number: int
     source: str
@@ -79,6 +88,17 @@ class Citation:
     date: str | None = None
     passage_start: int = 0  # offsets of ``passage`` in the cleaned article
     passage_end: int = 0
+    story_id: str = ""
+    # Every stored copy of the story, this article's included, as "outlet" (or file name):
+    # filled by the service when the story is carried by more than one.
+    carried_by: tuple[str, ...] = ()
+
+    @property
+    def carried_text(self) -> str:
+        """Who carries the story ("carried by 3 outlets: AP, CNN, Reuters"), "" if one."""
+        if len(self.carried_by) < 2:
+            return ""
+        return f"carried by {len(self.carried_by)} outlets: {', '.join(self.carried_by)}"
 
     @classmethod
     def of(cls, number: int, passage: Passage, start: int, end: int, score: float) -> Citation:
@@ -96,6 +116,7 @@ class Citation:
             date=passage.date,
             passage_start=passage.start,
             passage_end=passage.end,
+            story_id=passage.story,
         )
 
 
@@ -127,7 +148,8 @@ class Answer:
     when the answer is not what the chosen mode would normally give (e.g. the
     LLM was unreachable and the extractive answer is shown instead). ``spans``
     are the short answers, one per claim, each inside the quote of the citation
-    it names (``span`` is the first).
+    it names (``span`` is the first). ``as_of`` is set for a time-sensitive question:
+    the newest cited article's date (the text then opens with "As of DATE").
     """
 
     question: str
@@ -139,11 +161,33 @@ class Answer:
     unsupported: tuple[str, ...] = ()
     notice: str = ""
     spans: tuple[AnswerSpan, ...] = ()
+    # For a time-sensitive question ("Who currently leads ...?", "... in 2022?"): the date
+    # of the newest article it cites, the day the answer is known to hold as of.
+    as_of: str | None = None
 
     @property
     def span(self) -> AnswerSpan | None:
         """The short answer, when there is one."""
         return self.spans[0] if self.spans else None
+
+    @property
+    def sources(self) -> list[tuple[Citation, ...]]:
+        """The citations grouped by number: one group (its quotes) per source, in order."""
+        groups: dict[int, list[Citation]] = {}
+        for citation in self.citations:
+            groups.setdefault(citation.number, []).append(citation)
+        return [tuple(groups[number]) for number in sorted(groups)]
+
+    def citation_of(self, span: AnswerSpan) -> Citation | None:
+        """The citation whose quote holds ``span`` (of those with its number)."""
+        return next(
+            (
+                c
+                for c in self.citations
+                if c.number == span.citation and c.start <= span.start and span.end <= c.end
+            ),
+            None,
+        )
 
     @classmethod
     def refusal(

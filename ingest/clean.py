@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
 
+from core.dates import dates_in, parse_date
 from core.text import content_words
 
 # A "unit" is one paragraph-like line of the page. Furniture is always a short unit.
@@ -106,45 +106,21 @@ _DATELINE_WITHIN = 6
 _DATELINE_PIECES = 3
 _DATELINE_PIECES_WITHIN = 24
 
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]
-    )
-    for m in names
-}
-_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
-_DATE_PATTERNS = [
-    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), ("y", "m", "d")),
-    (
-        re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE),
-        ("mon", "d", "y"),
-    ),
-    (
-        re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})", re.IGNORECASE),
-        ("d", "mon", "y"),
-    ),
-]
-_DATE_LINE = re.compile(
-    r"^(?:(?:published|posted|updated|last updated|first published|date)\s*(?:on|:)?\s*)?"
-    r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?P<rest>.{6,60})$",
+# A byline that ends with the outlet's initials: "By Luke McGee, CNN". Only initials: after
+# the comma a byline as often names a job ("By Jo Smith, Political Editor").
+_BYLINE = re.compile(r"^By\s+[A-Z][^,]{1,80}(?:,\s*[A-Z][^,]{1,80})*?,\s*(?P<outlet>[A-Z]{2,6})$")
+
+# A line that gives the story's date: "Updated 3:12 PM ET, Thu July 14, 2022", "Posted:
+# 2021-03-04", "5 March 2021". Around the date only such a label, a time, a time zone and
+# a weekday may stand (the date itself is found by core.dates.parse_date).
+_DATE_LABEL = re.compile(
+    r"^(?:(?:first\s+|last\s+)?(?:published|posted|updated|modified)|date)\b\s*(?:on|at|:)?\s*",
     re.IGNORECASE,
 )
-_BYLINE_DATE_PREFIX = re.compile(
-    r"^(?:published|posted|updated|last updated|first published)\b", re.IGNORECASE
+_DATE_LINE_EXTRAS = re.compile(
+    r"""(?:\d{1,2}(?::\d{2}){1,2}(?:\s*[ap]\.?m\.?)?|\d{1,2}\s*[ap]\.?m\.?|(?-i:[A-Z]{1,4}T|UTC|GMT)
+    |(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{0,6}\.?|at|on|[\s,.|()/+-])+""",
+    re.IGNORECASE | re.VERBOSE,
 )
 
 # Words a headline shares with any story, on top of the usual stopwords.
@@ -159,7 +135,8 @@ class CleanedText:
     text: str
     title: str | None = None
     outlet: str | None = None
-    date: str | None = None
+    date: str | None = None  # ISO YYYY-MM-DD
+    date_text: str | None = None  # where the date was read, as written
     removed: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -213,7 +190,8 @@ def clean_article(
     removed: list[str] = []
     units = _join_dateline(_drop_video_blocks(split_units(normalize(text)), removed))
     found_outlet = outlet
-    found_date = _parse_date(date_hint) if date_hint else None
+    found_date = parse_date(date_hint) if date_hint else None
+    date_text = date_hint if found_date else None
 
     story: list[str] = []
     # Captions kept as content, each with the number of story units above it.
@@ -245,8 +223,12 @@ def clean_article(
             if match:
                 found_outlet = match.group(1).strip()
         elif kind == "date" and not found_date:
-            found_date = _parse_date(unit)
-    found_outlet = found_outlet or dateline_outlet
+            found_date, date_text = parse_date(unit), unit
+    found_outlet = found_outlet or dateline_outlet or _byline_outlet(story[:_DATELINE_WITHIN])
+    if not found_date and dateline and parse_date(dateline):
+        # A dateline's own date counts only with its year: "LONDON, Jan 5 (Reuters)" alone
+        # does not say which January, and the file's timestamps are never a stand-in.
+        found_date, date_text = parse_date(dateline), dateline
 
     headline_at = _find_headline(story)
     if headline_at is not None:
@@ -262,6 +244,7 @@ def clean_article(
         title=_tidy_title(found_title) if found_title else None,
         outlet=found_outlet,
         date=found_date,
+        date_text=date_text,
         removed=tuple(removed),
     )
 
@@ -337,6 +320,15 @@ def _collapse_repeats(units: list[str], removed: list[str]) -> list[tuple[str, b
         out.append((units[i], j > i))
         i = j + 1
     return out
+
+
+def _byline_outlet(units: list[str]) -> str | None:
+    """The outlet a byline among ``units`` names, if one does."""
+    for unit in units:
+        match = _BYLINE.match(unit) if len(unit.split()) <= _SHORT_WORDS else None
+        if match:
+            return match.group("outlet")
+    return None
 
 
 def _split_dateline(unit: str) -> tuple[str | None, str | None, str]:
@@ -433,28 +425,18 @@ def _tidy_title(title: str) -> str:
 
 
 def _is_date_line(unit: str) -> bool:
-    match = _DATE_LINE.match(unit.strip())
-    if not match or _parse_date(unit) is None:
+    """Whether ``unit`` is a line that dates the story, and nothing more.
+
+    Example:
+        >>> _is_date_line("Updated 3:12 PM ET, Thu July 14, 2022"), _is_date_line("5 March 2021")
+        (True, True)
+        >>> _is_date_line("On 5 March 2021 the storm hit.")
+        False
+    """
+    if len(unit) > 100 or parse_date(unit) is None:
         return False
-    if _BYLINE_DATE_PREFIX.match(unit):
-        return True
-    # A bare date line: the date is nearly all there is (allow a time and a zone).
-    rest = re.sub(r"[\d:.,|apmAPMGTUTC ()-]+", " ", match.group("rest"))
-    leftover = [w for w in rest.split() if w.lower().strip(".") not in _MONTHS]
-    weekday = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)", re.IGNORECASE)
-    return all(weekday.match(w) for w in leftover)
-
-
-def _parse_date(text: str) -> str | None:
-    """The first calendar date written in ``text``, as YYYY-MM-DD."""
-    for pattern, order in _DATE_PATTERNS:
-        match = pattern.search(text)
-        if not match:
-            continue
-        parts = dict(zip(order, match.groups(), strict=True))
-        month = int(parts["m"]) if "m" in parts else _MONTHS[parts["mon"].lower().rstrip(".")]
-        try:
-            return date(int(parts["y"]), month, int(parts["d"])).isoformat()
-        except ValueError:
-            continue
-    return None
+    rest = _DATE_LABEL.sub("", unit.strip(), count=1)
+    # Blank out the dates themselves; what is left must be times, zones and weekdays.
+    for mention in reversed(dates_in(rest, None)):
+        rest = rest[: mention.start] + " " + rest[mention.end :]
+    return _DATE_LINE_EXTRAS.fullmatch(rest) is not None or not rest.strip()

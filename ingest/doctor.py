@@ -261,7 +261,8 @@ def _current_ids(indexer: Indexer, source_id: str) -> set[str] | None:
     if not path.is_file():
         return None
     try:
-        article = load_article(path, indexer.max_file_bytes)
+        date, outlet = indexer.overrides_of(source_id)
+        article = load_article(path, indexer.max_file_bytes, date=date, outlet=outlet)
     except RejectedFile:
         return None
     return {d.id for d in indexer.documents_of(article, "") if d.id}

@@ -7,6 +7,7 @@ file and what to do about it; the caller reports it and goes on with the batch.
 from __future__ import annotations
 
 import codecs
+import datetime
 import errno
 import hashlib
 import os
@@ -16,7 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from core.dates import parse_date
 from core.errors import RejectedFile
 from core.types import Article
 from ingest.clean import clean_article, normalize
@@ -344,16 +347,26 @@ def _kind(path: Path) -> str | None:
     return TEXT_SUFFIXES.get(path.suffix.lower())
 
 
-def load_article(path: Path, max_bytes: int) -> Article:
+def load_article(
+    path: Path, max_bytes: int, *, date: str | None = None, outlet: str | None = None
+) -> Article:
     """Read, extract and clean one article file."""
-    return load_article_with_note(path, max_bytes)[0]
+    return load_article_with_note(path, max_bytes, date=date, outlet=outlet)[0]
 
 
-def load_article_with_note(path: Path, max_bytes: int) -> tuple[Article, str]:
+def load_article_with_note(
+    path: Path, max_bytes: int, *, date: str | None = None, outlet: str | None = None
+) -> tuple[Article, str]:
     """Read, extract and clean one article file; the note says what reading repaired.
 
     The note is "" for a clean file, or e.g. "3 invalid bytes replaced (not
     valid UTF-8)" for the ingest report.
+
+    The date and outlet are, in order: ``date``/``outlet`` (an ISO date and a
+    name the caller gives, e.g. ``dossier ingest --date``), the file's own
+    metadata (HTML meta tags, a front-matter header), then what the text shows
+    (a "Published"/"Updated" line, a dateline). Without any, the article is
+    undated: the file's modification time says when it was saved, not written.
     """
     kind = _kind(path)
     if kind is None:
@@ -365,7 +378,9 @@ def load_article_with_note(path: Path, max_bytes: int) -> tuple[Article, str]:
     meta: dict[str, str | None] = {}
     if kind == "html":
         raw, meta = html_to_text(raw)
-    elif kind == "markdown":
+    else:
+        raw, meta = split_front_matter(raw)
+    if kind == "markdown":
         raw = markdown_to_text(raw)
     cleaned = clean_article(
         raw, title=meta.get("title"), outlet=meta.get("outlet"), date_hint=meta.get("date")
@@ -381,11 +396,23 @@ def load_article_with_note(path: Path, max_bytes: int) -> tuple[Article, str]:
         source=path.name,
         title=title,
         text=cleaned.text,
-        content_hash=hashlib.sha256(cleaned.text.encode("utf-8")).hexdigest(),
-        outlet=cleaned.outlet,
-        date=cleaned.date,
+        content_hash=_content_hash(cleaned.text, date=date, outlet=outlet),
+        outlet=outlet or cleaned.outlet,
+        date=date or cleaned.date,
+        date_text=date or cleaned.date_text,
     )
     return article, decoded.note
+
+
+def _content_hash(text: str, *, date: str | None, outlet: str | None) -> str:
+    """The hash that decides whether an article changed: its text, and the overrides if any.
+
+    With an override the same text ingested with another ``--date`` is a change;
+    without one the hash is the text's alone, as it has always been, so stores
+    made before overrides existed are not re-embedded.
+    """
+    key = text if not (date or outlet) else f"{text}\0date={date or ''}\0outlet={outlet or ''}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def html_to_text(html: str) -> tuple[str, dict[str, str | None]]:
@@ -403,7 +430,10 @@ def html_to_text(html: str) -> tuple[str, dict[str, str | None]]:
         include_tables=False,
         include_images=False,
         include_links=False,
-        deduplicate=True,
+        # Not deduplicate=True: its cache lives for the whole process, so after a page
+        # (or a paragraph that copies of one story share) was read a few times it drops
+        # those parts: the same file would read differently on its fourth ingest.
+        deduplicate=False,
         favor_recall=True,
     )
     found: dict[str, Any] = {}
@@ -425,6 +455,99 @@ def html_to_text(html: str) -> tuple[str, dict[str, str | None]]:
         body = f"{title}\n\n{body}"
     # trafilatura separates paragraphs with single newlines; make them blank-line paragraphs.
     return "\n\n".join(line for line in body.split("\n") if line.strip()), meta
+
+
+# A front-matter header opens the file: YAML between "---" lines (as static-site
+# generators write it), or plain "Key: value" lines before the first blank line.
+_FENCE = re.compile(r"\A---[ \t]*\n(?P<body>.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_HEADER_LINE = re.compile(r"^(?P<key>[A-Za-z][\w -]{0,30}?)[ \t]*:[ \t]*(?P<value>\S.*)$")
+_HEADER_KEYS = {
+    "title": "title",
+    "headline": "title",
+    "date": "date",
+    "published": "date",
+    "outlet": "outlet",
+    "source": "outlet",
+    "publisher": "outlet",
+    "url": "url",
+    "link": "url",
+}
+_HEADER_MAX_CHARS = 8192  # a header is a few lines; more is a story that opens with "---"
+
+
+def split_front_matter(text: str) -> tuple[str, dict[str, str | None]]:
+    """The text without its front-matter header, and the header's title, outlet and date.
+
+    The header is YAML between ``---`` lines, or "Key: value" lines (Title, Date,
+    Outlet, URL, ...) before the first blank line. Unknown keys are ignored; an
+    outlet missing from the header is the URL's site ("cnn.com"). A YAML header
+    that does not parse, or a date that is not one, is a ``RejectedFile`` naming
+    the fix: the header says what the article is, so it is not guessed around.
+
+    Example:
+        >>> text, meta = split_front_matter("---\\ndate: 2023-03-02\\noutlet: CNN\\n---\\nStory.")
+        >>> text, meta["date"], meta["outlet"]
+        ('Story.', '2023-03-02', 'CNN')
+    """
+    text = text.replace("\r\n", "\n")  # files saved on Windows
+    fenced = _FENCE.match(text[: _HEADER_MAX_CHARS + 16])
+    if fenced:
+        header = _yaml_header(fenced.group("body"))
+        if header is None:  # "---" lines around prose: Markdown's thematic breaks
+            return text, {}
+        fields, rest = header, text[fenced.end() :]
+    else:
+        head, blank, rest = text.lstrip("\n").partition("\n\n")
+        if not blank or len(head) > _HEADER_MAX_CHARS:
+            return text, {}
+        lines = [_HEADER_LINE.match(line.strip()) for line in head.splitlines()]
+        known = [m for m in lines if m and m.group("key").strip().lower() in _HEADER_KEYS]
+        if not known or len(known) < len(lines):
+            return text, {}
+        fields = {m.group("key").strip().lower(): m.group("value").strip() for m in known}
+    return rest, _header_meta(fields)
+
+
+def _yaml_header(body: str) -> dict[str, str] | None:
+    """The scalar fields of a YAML header; None when it is no mapping (not a header)."""
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(body)
+    except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: brackets nested deep
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 2})" if where is not None else ""
+        raise RejectedFile(
+            f"the front-matter header between the --- lines is not valid YAML{line}; "
+            "write it as 'key: value' lines (date: 2022-07-14) or remove it"
+        ) from None
+    if not isinstance(parsed, dict):
+        return None
+    # Scalars only (YAML reads 2022-07-14 as a date): a list or a mapping is not a title.
+    return {
+        str(key).strip().lower(): str(value).strip()
+        for key, value in parsed.items()
+        if isinstance(value, str | int | float | datetime.date) and str(value).strip()
+    }
+
+
+def _header_meta(fields: dict[str, str]) -> dict[str, str | None]:
+    meta: dict[str, str | None] = {}
+    for key, value in fields.items():
+        name = _HEADER_KEYS.get(key)
+        if name and name not in meta:
+            meta[name] = value[:300]
+    written = meta.get("date")
+    if written and parse_date(written) is None:
+        raise RejectedFile(
+            f"the header's date {written[:40]!r} is not a calendar date; "
+            "write it as YYYY-MM-DD, e.g. date: 2022-07-14"
+        )
+    url = meta.pop("url", None)
+    if url and not meta.get("outlet"):
+        host = urlsplit(url).hostname or ""
+        meta["outlet"] = host.removeprefix("www.") or None
+    return meta
 
 
 def markdown_to_text(markdown: str) -> str:

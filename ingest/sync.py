@@ -36,7 +36,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,7 @@ from core.errors import (
     size_text,
 )
 from core.types import Article, Chunk, FileResult, SourceInfo, SyncReport
+from ingest import copies
 from ingest.chunking import chunk_text
 from ingest.loaders import find_files, load_article_with_note
 from vectorstore.chroma import free_space, is_disk_full
@@ -60,6 +61,7 @@ from vectorstore.metadata import (
     CHUNK_INDEX,
     CONTENT_HASH,
     SOURCE_ID,
+    STORY_ID,
     chunk_metadata,
     to_source_info,
 )
@@ -76,6 +78,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[FileResult, int, int], None]  # (result, done, total)
 
 TOMBSTONES = "dossier_pending_delete"  # Dossier's own table in the record manager's database
+OVERRIDES = "dossier_ingest_override"  # and the dates/outlets given at ingest
 
 # What SQLite says when a file is not (or no longer) a database it can read.
 _DAMAGE_MARKERS = ("not a database", "disk image is malformed")
@@ -175,6 +178,8 @@ class Indexer:
                 engine = manager.engine
                 assert isinstance(engine, sqlalchemy.Engine)  # Dossier never makes an async one
                 _tombstone_table().metadata.create_all(engine, checkfirst=True)
+                _override_table().metadata.create_all(engine, checkfirst=True)
+                copies.story_table().metadata.create_all(engine, checkfirst=True)
             except Exception as exc:
                 if (damage := _damage(exc)) is not None:
                     raise self._damaged(damage) from exc
@@ -425,9 +430,21 @@ class Indexer:
     # -- sync ---------------------------------------------------------------------------
 
     def sync(
-        self, paths: Iterable[str | Path], *, prune: bool = False, progress: Progress | None = None
+        self,
+        paths: Iterable[str | Path],
+        *,
+        prune: bool = False,
+        prune_within: Sequence[str | Path] | None = None,
+        progress: Progress | None = None,
+        date: str | None = None,
+        outlet: str | None = None,
     ) -> SyncReport:
-        """Ingest files and folders; with ``prune``, drop articles whose files are gone."""
+        """Ingest files and folders; with ``prune``, drop articles whose files are gone.
+
+        ``prune_within`` limits the pruning to articles at or under those paths (a
+        watched folder drops only its own vanished articles, never other ones).
+        ``date`` (ISO) and ``outlet`` override what every file of this run says.
+        """
         started = time.perf_counter()
         files, problems = find_files(paths)
         results = [FileResult(path, "failed", reason) for path, reason in problems]
@@ -453,12 +470,14 @@ class Indexer:
                 log.warning("%s: finishing an interrupted delete", source_id)
                 report(FileResult(source_id, "deleted"))
             orphans = self._orphans()
+            stories = self._stories()
 
             def flush() -> None:
                 nonlocal embedded
                 docs = [d for p in pending for d in p.documents]
                 if docs:  # before anything of this step is written
                     self._check_space(docs, remaining)
+                self._save_stories(stories)  # before the chunks that carry their story ids
                 for p in pending:
                     self._drop_untracked(p.documents)
                 if docs:
@@ -504,7 +523,13 @@ class Indexer:
             for position, path in enumerate(files):
                 remaining.position = position
                 try:
-                    article, note = load_article_with_note(path, self.max_file_bytes)
+                    given_date, given_outlet = self._overrides(path, date, outlet)
+                    article, note = load_article_with_note(
+                        path, self.max_file_bytes, date=given_date, outlet=given_outlet
+                    )
+                    if date is not None or outlet is not None:  # given now: kept for re-reads
+                        self._record_overrides(article.source_id, (given_date, given_outlet))
+                    article = self._in_story(article, stories)
                     docs = self.documents_of(article, ingested_at)
                 except RejectedFile as exc:
                     report(FileResult(str(path), "failed", str(exc)))
@@ -538,9 +563,10 @@ class Indexer:
             remaining.position = len(files)
             check_unchanged()
             flush()
+            self._save_stories(stories)  # signatures of unchanged articles that had none
 
             if prune:
-                for source_id in self.missing_sources():
+                for source_id in self.missing_sources(prune_within):
                     deleted_chunks += self._delete(source_id)
                     report(FileResult(source_id, "deleted"))
             if embedded or deleted_chunks or any(r.status in ("updated", "moved") for r in results):
@@ -609,6 +635,8 @@ class Indexer:
         # Records first: until the old chunks are gone, a re-run still sees the move to finish.
         manager.delete_keys(old_keys)
         self.store.delete(ids=sorted(set(old_keys) | set(stored_ids)))
+        copies.forget_members(self._engine(), manager.namespace, [old])
+        self._record_overrides(old)  # a new file saved at the old path must not inherit them
         return True
 
     def _drop_untracked(self, documents: list[Document]) -> None:
@@ -628,6 +656,53 @@ class Indexer:
             log.warning("%s: deleting %d untracked chunk(s)", source_id, len(stale))
             self.store.delete(ids=stale)
 
+    # -- story groups: copies of one story (ingest/copies.py) ---------------------------
+    #
+    # Every copy keeps its own chunks (stored and embedded like any article): deleting or
+    # changing one member never touches another, and a crash leaves nothing to repair.
+    # Retrieval returns one member per story (assistant/retrieval.py: one_per_story).
+
+    def _stories(self) -> copies.StoryGroups:
+        """The stored articles' signatures and story ids, to find each read article's story."""
+        stories = copies.load_groups(self._engine(), self.record_manager.namespace)
+        for chunk in self.store.get(where={CHUNK_INDEX: 0}, include_text=False):
+            m = chunk.metadata
+            stories.stored[str(m.get(SOURCE_ID, ""))] = (
+                str(m.get(CONTENT_HASH, "")),
+                str(m.get(STORY_ID) or m.get(SOURCE_ID, "")),
+            )
+        return stories
+
+    def _save_stories(self, stories: copies.StoryGroups) -> None:
+        copies.save_members(self._engine(), self.record_manager.namespace, stories.unsaved.values())
+        stories.unsaved.clear()
+
+    def _in_story(self, article: Article, stories: copies.StoryGroups) -> Article:
+        """``article`` with its story id: as stored if unchanged, else a stored copy's or its own."""
+        known = stories.members.get(article.source_id)
+        if known is not None and known.content_hash == article.content_hash:
+            return replace(article, story_id=known.story_id)
+        minhash, size = copies.signature(article.text, article.title)
+        content_hash, story = stories.stored.get(article.source_id, ("", ""))
+        if content_hash == article.content_hash:  # stored, but no signature row (rebuilt records)
+            stories.keep(copies.Member(article.source_id, story, content_hash, minhash, size))
+        else:
+            story = stories.assign(article.source_id, article.content_hash, minhash, size)
+        return replace(article, story_id=story)
+
+    def story_members(self, story_ids: Iterable[str]) -> dict[str, list[SourceInfo]]:
+        """The stored articles of each of ``story_ids`` (one query), by story id."""
+        wanted = sorted(set(story_ids))
+        if not wanted:
+            return {}
+        first_chunks = self.store.get(
+            where={"$and": [{STORY_ID: {"$in": wanted}}, {CHUNK_INDEX: 0}]}, include_text=False
+        )
+        members: dict[str, list[SourceInfo]] = {}
+        for info in sorted(map(to_source_info, (c.metadata for c in first_chunks)), key=_by_name):
+            members.setdefault(info.story_id, []).append(info)
+        return members
+
     # -- removal ------------------------------------------------------------------------
 
     def sources(self) -> list[SourceInfo]:
@@ -636,9 +711,15 @@ class Indexer:
         infos = [to_source_info(chunk.metadata) for chunk in first_chunks]
         return sorted(infos, key=lambda i: (i.source.lower(), i.source_id))
 
-    def missing_sources(self) -> list[str]:
-        """Stored articles whose files no longer exist."""
-        return [i.source_id for i in self.sources() if not Path(i.source_id).exists()]
+    def missing_sources(self, within: Sequence[str | Path] | None = None) -> list[str]:
+        """Stored articles whose files no longer exist (only those under ``within``, if given)."""
+        roots = None if within is None else [Path(p).resolve() for p in within]
+        return [
+            i.source_id
+            for i in self.sources()
+            if not Path(i.source_id).exists()
+            and (roots is None or any(Path(i.source_id).is_relative_to(r) for r in roots))
+        ]
 
     def delete(self, source_ids: Sequence[str]) -> int:
         """Remove articles (by ``source_id``) from Chroma and the record manager.
@@ -665,10 +746,91 @@ class Indexer:
         # which the next sync of the file re-embeds, never chunks nobody tracks.
         self.store.delete(ids=sorted(set(keys) | set(stored)))
         manager.delete_keys(keys)
+        copies.forget_members(self._engine(), manager.namespace, [source_id])
+        self._record_overrides(source_id)
         return len(set(keys) | set(stored))
+
+    # -- dates and outlets given at ingest ------------------------------------------------
+
+    def _overrides(
+        self, path: Path, date: str | None, outlet: str | None
+    ) -> tuple[str | None, str | None]:
+        """The date and outlet that win over the file's own for ``path``: those given now,
+        else those recorded when they were given (``_record_overrides``, once the file has
+        been read), so that a later re-read of the file - a watched folder's re-sync,
+        ``doctor --repair`` - keeps them."""
+        recorded_date, recorded_outlet = self.overrides_of(str(path))
+        date = date if date is not None else recorded_date
+        outlet = outlet if outlet is not None else recorded_outlet
+        return date, outlet
+
+    def overrides_of(self, source_id: str) -> tuple[str | None, str | None]:
+        """The date and outlet recorded for ``source_id`` at ingest (None where none was)."""
+        import sqlalchemy
+
+        table = _override_table()
+        with self._engine().connect() as connection:
+            row = connection.execute(
+                sqlalchemy.select(table.c.date, table.c.outlet).where(
+                    table.c.namespace == self.record_manager.namespace,
+                    table.c.source_id == source_id,
+                )
+            ).first()
+        return (row[0], row[1]) if row is not None else (None, None)
+
+    def _record_overrides(
+        self, source_id: str, record: tuple[str | None, str | None] | None = None
+    ) -> None:
+        """Drop the overrides recorded for ``source_id``, and ``record`` new ones in their
+        place (one transaction: SQLite and PostgreSQL alike, no dialect's upsert)."""
+        import sqlalchemy
+
+        table = _override_table()
+        namespace = self.record_manager.namespace
+        with self._engine().begin() as connection:
+            connection.execute(
+                sqlalchemy.delete(table).where(
+                    table.c.namespace == namespace, table.c.source_id == source_id
+                )
+            )
+            if record is not None:
+                connection.execute(
+                    sqlalchemy.insert(table),
+                    [
+                        {
+                            "namespace": namespace,
+                            "source_id": source_id,
+                            "date": record[0],
+                            "outlet": record[1],
+                        }
+                    ],
+                )
+
+
+def _by_name(info: SourceInfo) -> tuple[str, str]:
+    return ((info.outlet or info.source).lower(), info.source_id)
 
 
 _TABLE: list[sqlalchemy.Table] = []
+_OVERRIDES: list[sqlalchemy.Table] = []
+
+
+def _override_table() -> sqlalchemy.Table:
+    """The date and outlet given at ingest (``--date``/``--outlet``, the upload form), per file."""
+    import sqlalchemy
+
+    if not _OVERRIDES:
+        _OVERRIDES.append(
+            sqlalchemy.Table(
+                OVERRIDES,
+                sqlalchemy.MetaData(),
+                sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
+                sqlalchemy.Column("source_id", sqlalchemy.String(4096), primary_key=True),
+                sqlalchemy.Column("date", sqlalchemy.String(10), nullable=True),
+                sqlalchemy.Column("outlet", sqlalchemy.String(200), nullable=True),
+            )
+        )
+    return _OVERRIDES[0]
 
 
 def _tombstone_table() -> sqlalchemy.Table:

@@ -45,7 +45,7 @@ def test_answer_cites_the_exact_sentence(seeded: Assistant):
 
 def test_markers_and_citations_agree_and_point_at_retrieved_passages(seeded: Assistant):
     result = seeded.answer("What did the CMA do in December?")
-    numbers = [c.number for c in result.citations]
+    numbers = sorted({c.number for c in result.citations})  # a source may have several quotes
     assert numbers == list(range(1, len(numbers) + 1))
     for c in result.citations:
         assert f"[{c.number}]" in result.text

@@ -54,6 +54,7 @@ def test_ask_returns_the_answer_with_citations(client: Client):
         "unsupported",
         "spans",
         "notice",
+        "as_of",
     }
 
 

@@ -77,7 +77,10 @@ def test_ask_prints_answer_and_numbered_sources(data_dir: Path, capsys):
     )
     assert code == 0
     assert "Alghabass Ag Intallah. [1]" in out
-    assert f"[1] Mali’s Ansar Dine rebels split, call for ceasefire (GlobalPost) - {MIA}" in out
+    assert (
+        f"[1] Mali’s Ansar Dine rebels split, call for ceasefire (GlobalPost, undated) - {MIA}"
+        in out
+    )
 
 
 def test_search_and_sources(data_dir: Path, capsys):

@@ -85,9 +85,10 @@ def test_prompt_quotes_the_passages_as_untrusted_and_numbered(seeded: Assistant)
 def test_marker_to_a_passage_that_was_not_given_is_removed(seeded: Assistant) -> None:
     answer = ask(seeded, [f"{LEADER} [9] It is based in Kidal [12]."])
     assert "[9]" not in answer.text and "[12]" not in answer.text
-    # Both sentences are true, so they are cited to the passages that support them.
-    assert answer.text == f"{LEADER} [1] It is based in Kidal. [2]"
-    assert [c.source for c in answer.citations] == [MIA, MIA]
+    # Both sentences are true, so they are cited to the passages that support them: two
+    # quotes of one article, which is one source.
+    assert answer.text == f"{LEADER} [1] It is based in Kidal. [1]"
+    assert [(c.number, c.source) for c in answer.citations] == [(1, MIA), (1, MIA)]
     assert "Kidal" in answer.citations[1].quote
 
 

@@ -11,7 +11,6 @@ from assistant.retrieval import contextual_query, fuse
 from benchmarks.retrievers import methods
 from core.text import stem, tokenize
 from tests.conftest import GSIM, MIA
-from vectorstore.keyword import KeywordIndex
 
 
 def test_tokenize_and_stem():
@@ -24,23 +23,6 @@ def test_tokenize_and_stem():
         "region",
     ]
     assert stem("countries") == stem("country") and stem("fighting") == stem("fight")
-
-
-def test_keyword_index_syncs_to_exactly_what_it_is_given():
-    index = KeywordIndex()
-    index.sync([("a", "rebels hold Kidal"), ("b", "talks in Algeria")])
-    assert list(index.search("Kidal", 5)) == ["a"]
-    assert index.search("Kidal", 5, also=["b", "zz"]) == {
-        "a": index.search("Kidal", 5)["a"],
-        "b": 0.0,
-        "zz": 0.0,
-    }
-    index.sync([("b", "talks in Algeria"), ("c", "Kidal again")])
-    assert set(index.ids) == {"b", "c"}
-    assert list(index.search("Kidal", 5)) == ["c"]
-    assert index.search("nothing matches", 5) == {}
-    index.sync([])
-    assert index.search("Kidal", 5) == {}
 
 
 def test_contextual_query_only_when_the_question_leans_on_history():
@@ -63,7 +45,7 @@ def test_keyword_finds_a_rare_name_and_dense_finds_a_paraphrase(seeded: Assistan
 
 
 def test_keyword_index_matches_the_collection(seeded: Assistant):
-    assert sorted(seeded.retriever.keyword.ids) == sorted(c.id for c in seeded.store.iter_all())
+    assert sorted(seeded.retriever.keyword.ids()) == sorted(c.id for c in seeded.store.iter_all())
 
 
 def test_every_method_ranks_and_fused_scores_are_bounded(seeded: Assistant):

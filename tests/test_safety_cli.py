@@ -196,7 +196,7 @@ def test_control_characters_in_names_are_escaped(
     assert code == 0 and "\u202e" not in out and len(out.splitlines()) == 1
     assert out.startswith(
         "evil\\n\\u202efdp.txt: Mali’s Ansar Dine \\u202erebels split, call for ceasefire "
-        "(GlobalPost) - "
+        "(GlobalPost, undated) - "
     )
 
     code, out, _ = run(capsys, "sources", "--data-dir", data, "--json")
@@ -281,13 +281,18 @@ def test_ui_makes_its_data_directory(
 
     seen: dict[str, int] = {}
 
-    def serve(bot: Assistant, **options: object) -> None:  # the store is readable, and empty
+    class Started:  # what serve(block=False) gives: the running app
+        def block_thread(self) -> None:
+            seen["served"] = 1
+
+    def serve(bot: Assistant, **options: object) -> Started:  # the store is readable, and empty
         seen["count"] = bot.store.count()
+        return Started()
 
     monkeypatch.setattr(ui.app, "serve", serve)
     data = tmp_path / "fresh"
     code, _, _ = run(capsys, "ui", "--data-dir", str(data))
-    assert code == 0 and seen == {"count": 0} and data.is_dir()
+    assert code == 0 and seen == {"count": 0, "served": 1} and data.is_dir()
 
 
 # -- 13. each command's help ---------------------------------------------------------------------

@@ -47,7 +47,7 @@ def test_edited_article_replaces_its_chunks(make_assistant, seed_copy: Path):
     # The keyword index follows: the new word is found, the old chunks are gone.
     hits = bot.retrieve("Timbuktu rebel-held town", k=1)
     assert hits[0].source == MIA and "Timbuktu" in hits[0].text
-    keyword_ids = set(bot.retriever.keyword.ids)
+    keyword_ids = bot.retriever.keyword.ids()
     assert not (keyword_ids & old_mia) and new_mia <= keyword_ids
 
 
@@ -100,11 +100,41 @@ def test_a_file_that_turns_bad_keeps_its_stored_article(make_assistant, seed_cop
     assert stored_ids(bot, MIA) == before
 
 
-def test_restart_rebuilds_the_keyword_index_from_the_store(make_assistant, seed_copy: Path):
-    make_assistant().ingest([seed_copy])
+def test_the_keyword_index_is_stored_and_read_after_a_restart(make_assistant, seed_copy: Path):
+    first = make_assistant()
+    first.ingest([seed_copy])
+    path = first.layout.keywords(first.settings.collection)
+    assert path.is_file()
     fresh = make_assistant()
     assert fresh.retrieve("Alghabass Ag Intallah", k=1)[0].source == MIA
-    assert set(fresh.retriever.keyword.ids) == {c.id for c in fresh.store.iter_all()}
+    assert fresh.retriever.keyword.ids() == {c.id for c in fresh.store.iter_all()}
+
+
+def test_a_keyword_index_behind_chroma_is_caught_up(make_assistant, seed_copy: Path):
+    """As after a crash between the two writes, or another machine's ingest into a shared
+    Chroma server: the next retrieval catches the keyword index up from Chroma."""
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    every = bot.retriever.keyword.ids()
+    lost = sorted(every)[:3]
+    bot.store.keywords.delete(lost)
+    bot.store.keywords.add([("stale", "Alghabass Ag Intallah", 0)])
+    assert {p.kind for p in bot.check().problems} == {"keyword-index"}
+    fresh = make_assistant()  # another process: nothing cached
+    fresh.store.keywords.mark_in_step(-1)  # written by someone else since
+    assert fresh.retrieve("Alghabass Ag Intallah", k=1)[0].source == MIA
+    assert fresh.retriever.keyword.ids() == every
+    assert not bot.check().problems
+
+
+def test_repair_brings_the_keyword_index_back(make_assistant, seed_copy: Path):
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    every = bot.retriever.keyword.ids()
+    bot.store.keywords.clear()
+    assert [p.kind for p in bot.check().problems] == ["keyword-index"]
+    bot.repair()
+    assert bot.retriever.keyword.ids() == every and not bot.check().problems
 
 
 def test_sources_lists_metadata(make_assistant, seed_copy: Path):

@@ -1,7 +1,8 @@
 """The Dossier web app: a chat whose answers cite their sources, and a library of articles.
 
 The handlers are module-level functions of the ``Assistant`` and their inputs
-(``respond``, ``library_view``, ``add_articles``, ``delete_articles``, ``ask``),
+(``respond``, ``library_view``, ``search_library``, ``refresh_library``,
+``add_articles``, ``delete_prompt``, ``delete_articles``, ``mark_deleted``, ``ask``),
 so tests call them without a server; ``build_app(bot)`` wires them into the
 Gradio Blocks, and ``serve(bot, ...)`` launches it with the safety settings
 (loopback by default, optional login, a bounded queue, the data directory
@@ -35,10 +36,15 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import Assistant
-from assistant.service import MAX_QUESTION_CHARS
+from assistant.service import (
+    MAX_OUTLET_CHARS,
+    MAX_QUESTION_CHARS,
+    MAX_SEARCH_CHARS,
+    ingest_overrides,
+)
 from assistant.uploads import UPLOAD_TYPES
-from core.errors import DossierError
-from core.types import FileResult
+from core.errors import DossierError, InvalidOverride
+from core.types import Answer, FileResult
 from ui import render
 
 log = logging.getLogger(__name__)
@@ -67,6 +73,9 @@ details.dossier-source { margin: 0.3em 0; border-left: 3px solid var(--color-acc
   padding: 0.2em 0.6em; border-radius: 2px; }
 details.dossier-source summary { cursor: pointer; }
 details.dossier-source .dossier-meta { opacity: 0.7; font-size: 0.9em; }
+.dossier-event { margin: 0.5em 0; }
+.dossier-event-date { font-weight: 600; }
+.dossier-event .dossier-meta, .dossier-event-how { opacity: 0.7; font-size: 0.9em; }
 details.dossier-source.dossier-flash { background: var(--color-accent-soft); }
 .dossier-passage { margin-top: 0.4em; font-size: 0.95em; white-space: normal; }
 .dossier-passage mark { background: #fde68a; color: #111; padding: 0 1px; }
@@ -101,16 +110,32 @@ document.addEventListener("click", (event) => {
 Chat = list[dict[str, Any]]  # what the Chatbot shows: rendered HTML turns
 Turns = list[dict[str, str]]  # the same chat as plain text, for follow-ups
 ChatUpdate = tuple[str, Chat, Turns]  # (question box, chat, plain turns)
+Answers = dict[int, Answer]  # the finished answers of a chat, by their position in it
+LibraryVersion = tuple[int, int]  # the store's (generation, chunk count): changes on any write
+REFRESH_SECONDS = 3.0  # how often an open app checks for articles another process changed
 
 
 # -- handlers -------------------------------------------------------------------------------
 
 
 def respond(
-    bot: Assistant, message: str, chat: Chat, plain: Turns, k: float, mode: str
+    bot: Assistant,
+    message: str,
+    chat: Chat,
+    plain: Turns,
+    k: float,
+    mode: str,
+    answers: Answers | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> Iterator[ChatUpdate]:
     """Answer ``message`` in the chat: the question, the answer as it is written, then
-    the finished answer with its sources. Errors become a message in the chat."""
+    the finished answer with its sources. Errors become a message in the chat.
+    ``since``/``until`` keep the articles dated in that range (Settings' date boxes).
+
+    ``answers`` (if given) gets the finished Answer under its chat position, so that
+    ``mark_deleted`` can show it again when an article it cites is deleted.
+    """
     chat, plain = list(chat or []), list(plain or [])
     if not (message or "").strip():
         yield message, chat, plain
@@ -121,7 +146,9 @@ def respond(
     yield "", chat, plain
     try:
         # An LLM that cannot be reached gives the extractive answer, with a notice.
-        stream = bot.stream(message, plain, k=int(k), mode=mode, fallback=True)
+        stream = bot.stream(
+            message, plain, k=int(k), mode=mode, fallback=True, since=since, until=until
+        )
         written = ""
         for piece in stream:  # an answerer that writes as it goes
             written += piece
@@ -150,6 +177,8 @@ def respond(
         {"role": "assistant", "content": answer.text},
     ]
     chat[-1] = {"role": "assistant", "content": render.answer_html(answer, turn)}
+    if answers is not None:
+        answers[turn] = answer
     yield "", chat, plain
 
 
@@ -164,37 +193,113 @@ def _reveal(text: str, chat: Chat, plain: Turns) -> Iterator[ChatUpdate]:
         time.sleep(pause)
 
 
-def library_view(bot: Assistant) -> tuple[Any, ...]:
-    """The status line, the library table, the delete choices and the example questions."""
+def library_view(
+    bot: Assistant, query: str = "", selected: list[str] | None = None
+) -> tuple[Any, ...]:
+    """The status line, the library table, the delete choices and the example questions.
+
+    The table shows the articles ``query`` finds (``search_library``); of the delete
+    choices, those in ``selected`` that are still in the library stay chosen.
+    """
     sources = bot.sources()
     chunks = sum(s.chunks for s in sources)
     samples = [[question] for question in bot.example_questions(EXAMPLE_COUNT)] if sources else []
+    ids = {s.source_id for s in sources}
     return (
         f"{len(sources)} article{'s' * (len(sources) != 1)} · {chunks} passages · "
         f"answer mode: {bot.modes[0]}",
-        render.library_rows(sources),
+        search_library(bot, query) if (query or "").strip() else render.library_rows(sources),
         gr.Dropdown(
             choices=[(f"{s.title} ({s.source})", s.source_id) for s in sources],
-            value=[],
+            value=[source_id for source_id in selected or [] if source_id in ids],
             multiselect=True,
         ),
         gr.Dataset(samples=samples, visible=bool(samples)),
     )
 
 
-def add_articles(
-    bot: Assistant, files: list[str] | None, progress: gr.Progress | None = None
+def search_library(bot: Assistant, query: str) -> list[list[str | int]]:
+    """The library table's rows for the articles with every word of ``query`` in their
+    title, outlet, date, file name or text, newest first."""
+    try:
+        return render.library_rows(bot.find_sources(query or ""))
+    except DossierError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def library_version(bot: Assistant) -> LibraryVersion:
+    """What changes whenever any process writes to the store (an ingest, a delete, a watcher)."""
+    return bot.store.generation(), bot.store.count()
+
+
+def refresh_library(
+    bot: Assistant, seen: LibraryVersion | None, query: str, selected: list[str] | None
 ) -> tuple[Any, ...]:
-    """Keep and ingest uploaded files; the per-file results, a cleared upload box, the view."""
+    """For the app's timer: the library view again if the store changed since ``seen``.
+
+    Returns the version now and the view, or the same version and ``gr.skip()`` for
+    every part (nothing is sent, so a table being read or sorted stays as it is).
+    """
+    unchanged = (seen, *(gr.skip() for _ in range(4)))
+    try:
+        version = library_version(bot)
+        if version == (tuple(seen) if seen else None):
+            return unchanged
+        return (version, *library_view(bot, query, selected))
+    except (DossierError, gr.Error) as exc:  # the store is away, or the search is refused:
+        # the log says so; a pop-up every few seconds would not help
+        log.warning("the library could not be refreshed: %s", exc)
+        return unchanged
+
+
+def delete_prompt(sources: list[str] | None) -> str:
+    """The confirmation question shown before a delete (``gr.Error`` if nothing is chosen)."""
+    if not sources:
+        raise gr.Error("Choose the articles to delete first.")
+    n = len(sources)
+    return f"**Delete {n} article{'s' * (n != 1)}?** This cannot be undone."
+
+
+def mark_deleted(bot: Assistant, chat: Chat, answers: Answers | None) -> Chat:
+    """The chat with every answer that cites an article no longer in the library shown
+    again, its sources that are gone saying so (``render.DELETED_NOTE``)."""
+    chat = list(chat or [])
+    stored = {s.source_id for s in bot.sources()}
+    for turn, answer in (answers or {}).items():
+        cited = render.cited_source_ids(answer)
+        gone = [number for number, source_id in cited.items() if source_id not in stored]
+        if gone and 0 < turn < len(chat):  # ``turn`` is the answer's index in the chat
+            html = render.answer_html(answer, turn, deleted=gone)
+            chat[turn] = {"role": "assistant", "content": html}
+    return chat
+
+
+def add_articles(
+    bot: Assistant,
+    files: list[str] | None,
+    progress: gr.Progress | None = None,
+    *,
+    date: str | None = None,
+    outlet: str | None = None,
+) -> tuple[Any, ...]:
+    """Keep and ingest uploaded files; the per-file results, a cleared upload box, the view.
+
+    ``date`` and ``outlet`` (the form's optional boxes) override what the files say.
+    """
     if not files:
         raise gr.Error(f"Choose one or more files to add ({', '.join(UPLOAD_TYPES)}).")
+    try:
+        # Checked before the uploads are touched, so a typo costs no new upload.
+        date, outlet = ingest_overrides(date, outlet)
+    except InvalidOverride as exc:
+        raise gr.Error(str(exc)[0].upper() + str(exc)[1:] + ".") from None
 
     def step(result: FileResult, done: int, total: int) -> None:
         if progress is not None:
             progress((done, total), desc=f"{result.status}: {Path(result.path).name}")
 
     try:
-        report = bot.add_uploads([(Path(f).name, f) for f in files], step)
+        report = bot.add_uploads([(Path(f).name, f) for f in files], step, date=date, outlet=outlet)
     except DossierError as exc:
         raise gr.Error(str(exc)) from None
     finally:
@@ -235,8 +340,11 @@ def ask(
     history: list[dict[str, Any]] | None = None,
     k: int | None = None,
     mode: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> dict[str, Any]:
     """The Answer as a dict; an unreachable LLM gives the extractive answer with a notice.
+    ``since``/``until`` (YYYY-MM-DD, YYYY-MM or YYYY) keep articles dated in that range.
 
     Each field is checked on its own: ``k`` is a whole number from 1 to 100 (an int or
     a string of digits), ``mode`` a string, ``history`` within ``core.chat``'s limits.
@@ -248,9 +356,23 @@ def ask(
             f"openai:<model>), got {type(mode).__name__}"
         )
     try:
-        return bot.answer(question, history, k=k, mode=mode, fallback=True).to_dict()
+        for bound in (since, until):
+            if bound is not None and not isinstance(bound, str):
+                raise gr.Error(f"since and until must be text (YYYY-MM-DD), got {bound!r:.40}")
+        answer = bot.answer(
+            question, history, k=k, mode=mode, fallback=True, since=since, until=until
+        )
+        return answer.to_dict()
     except DossierError as exc:
         raise gr.Error(str(exc)) from None
+
+
+def timeline_view(bot: Assistant, topic: str, since: str = "", until: str = "") -> str:
+    """The Timeline tab's content for ``topic``: its events as HTML, or the error's message."""
+    try:
+        return render.timeline_html(bot.timeline(topic, since=since or None, until=until or None))
+    except DossierError as exc:
+        return render.error_html(str(exc))
 
 
 def _passages_wanted(k: object) -> int | None:
@@ -270,11 +392,14 @@ def _passages_wanted(k: object) -> int | None:
 
 
 def build_app(bot: Assistant) -> gr.Blocks:
-    """The web app for ``bot``: Chat and Library tabs, and the API endpoints."""
+    """The web app for ``bot``: Chat, Timeline and Library tabs, and the API endpoints."""
     # Uploads are deleted from Gradio's cache once handled (``forget_cached``); this
     # sweeps up the ones never handled (refused by Gradio itself, or never added).
     with gr.Blocks(title="Dossier", analytics_enabled=False, delete_cache=CACHE_SWEEP) as app:
         turns = gr.State([])  # the plain-text chat, for follow-up questions
+        answers = gr.State({})  # the finished answers, to mark the ones citing deleted articles
+        seen = gr.State(None)  # the library version this page shows
+        timer = gr.Timer(REFRESH_SECONDS)  # shows what another process (a watcher) changed
         gr.Markdown("# Dossier\nAsk about the articles; every answer cites its sources.")
         status = gr.Markdown(elem_id="status")
 
@@ -323,9 +448,54 @@ def build_app(bot: Assistant) -> gr.Blocks:
                         allow_custom_value=True,
                         elem_id="mode",
                     )
+                    with gr.Row():
+                        since = gr.Textbox(
+                            label="Articles dated since",
+                            placeholder="YYYY-MM-DD, YYYY-MM or YYYY (empty: any)",
+                            elem_id="since",
+                            max_length=20,
+                        )
+                        until = gr.Textbox(
+                            label="Articles dated until",
+                            placeholder="YYYY-MM-DD, YYYY-MM or YYYY (empty: any)",
+                            elem_id="until",
+                            max_length=20,
+                        )
+
+            with gr.Tab("Timeline", id="timeline"):
+                with gr.Row():
+                    topic = gr.Textbox(
+                        elem_id="timeline-topic",
+                        show_label=False,
+                        placeholder="A name or a topic, e.g. Iyad Ag Ghaly…",
+                        max_length=MAX_QUESTION_CHARS,
+                        scale=6,
+                    )
+                    topic_since = gr.Textbox(
+                        show_label=False, placeholder="since (YYYY-MM-DD)", max_length=20, scale=2
+                    )
+                    topic_until = gr.Textbox(
+                        show_label=False, placeholder="until (YYYY-MM-DD)", max_length=20, scale=2
+                    )
+                    timeline_button = gr.Button(
+                        "Show timeline", variant="primary", elem_id="timeline-show", scale=1
+                    )
+                events = gr.HTML(elem_id="timeline-events")
 
             with gr.Tab("Library", id="library"):
-                articles = _table(render.LIBRARY_HEADERS, "Articles", "articles")
+                search = gr.Textbox(
+                    elem_id="library-search",
+                    show_label=False,
+                    placeholder="Search the library: words of the title, outlet, date, "
+                    "file name or text…",
+                    max_length=MAX_SEARCH_CHARS,
+                )
+                articles = _table(
+                    render.LIBRARY_HEADERS,
+                    "Articles (newest first; a column's ⋮ menu sorts by it)",
+                    "articles",
+                    widths=LIBRARY_WIDTHS,
+                )
                 uploads = gr.File(
                     file_count="multiple",
                     file_types=UPLOAD_TYPES,
@@ -333,65 +503,158 @@ def build_app(bot: Assistant) -> gr.Blocks:
                     f"up to {bot.settings.max_file_mb:g} MB each)",
                     elem_id="upload",
                 )
+                # Optional: for files that do not show their date or outlet (or show it wrong).
+                with gr.Row():
+                    upload_date = gr.Textbox(
+                        label="Date (optional)",
+                        placeholder="YYYY-MM-DD; blank: read from each file",
+                        max_lines=1,
+                        max_length=100,
+                        elem_id="upload-date",
+                    )
+                    upload_outlet = gr.Textbox(
+                        label="Outlet (optional)",
+                        placeholder="e.g. CNN; blank: read from each file",
+                        max_lines=1,
+                        max_length=MAX_OUTLET_CHARS,
+                        elem_id="upload-outlet",
+                    )
                 add_button = gr.Button("Add to library", variant="primary", elem_id="add")
                 results = _table(render.REPORT_HEADERS, "Last upload", "results")
                 with gr.Row():
                     doomed = gr.Dropdown(
-                        multiselect=True, choices=[], label="Articles to delete", scale=4
+                        multiselect=True,
+                        choices=[],
+                        label="Articles to delete",
+                        scale=4,
+                        elem_id="doomed",
                     )
-                    delete_button = gr.Button("Delete", variant="stop", scale=1)
+                    delete_button = gr.Button("Delete", variant="stop", scale=1, elem_id="delete")
+                # A delete cannot be undone, so it asks first.
+                with gr.Column(visible=False, elem_id="confirm-delete") as confirm_box:
+                    confirm_text = gr.Markdown()
+                    with gr.Row():
+                        confirm_button = gr.Button(
+                            "Yes, delete", variant="stop", elem_id="confirm-delete-yes"
+                        )
+                        cancel_button = gr.Button("Cancel", elem_id="confirm-delete-no")
 
         # Gradio reads each handler's parameters and docstring (the API page shows them),
         # so these are thin, typed functions over the module-level handlers above.
 
         def on_question(
-            message: str, chat: Chat, plain: Turns, k: float, mode: str
-        ) -> Iterator[ChatUpdate]:
-            yield from respond(bot, message, chat, plain, k, mode)
+            message: str,
+            chat: Chat,
+            plain: Turns,
+            k: float,
+            mode: str,
+            kept: Answers,
+            since: str,
+            until: str,
+        ) -> Iterator[tuple[Any, ...]]:
+            kept = dict(kept or {})
+            for update in respond(bot, message, chat, plain, k, mode, kept, since, until):
+                yield (*update, kept)
+
+        def on_timeline(topic: str, since: str, until: str) -> str:
+            return timeline_view(bot, topic, since, until)
 
         def on_add(
             files: list[str] | None,
+            # None defaults make the boxes optional for API clients too (Gradio reads them).
+            date: str | None = None,
+            outlet: str | None = None,
             progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's idiom)
         ) -> tuple[Any, ...]:
-            return add_articles(bot, files, progress)
+            # The date and outlet boxes are emptied once used: the next upload is another batch.
+            return (*add_articles(bot, files, progress, date=date, outlet=outlet), "", "")
 
         def on_delete(sources: list[str] | None) -> tuple[Any, ...]:
+            return gr.Column(visible=True), delete_prompt(sources)
+
+        def on_confirm(
+            sources: list[str] | None, chat: Chat, kept: Answers, query: str
+        ) -> tuple[Any, ...]:
             removed = delete_articles(bot, sources)
             gr.Info(f"Deleted {len(sources or [])} article(s), {removed} passages.")
-            return library_view(bot)
+            return (
+                gr.Column(visible=False),
+                mark_deleted(bot, chat, kept),
+                library_version(bot),
+                *library_view(bot, query),
+            )
 
         def on_load() -> tuple[Any, ...]:
-            return library_view(bot)
+            return library_version(bot), *library_view(bot)
 
-        chat_inputs = [question, chatbot, turns, k, mode]
-        chat_outputs = [question, chatbot, turns]
+        def on_tick(
+            shown: LibraryVersion | None, query: str, selected: list[str] | None
+        ) -> tuple[Any, ...]:
+            return refresh_library(bot, shown, query, selected)
+
+        def on_search(query: str) -> list[list[str | int]]:
+            return search_library(bot, query)
+
+        chat_inputs = [question, chatbot, turns, k, mode, answers, since, until]
+        for trigger in (topic.submit, timeline_button.click):
+            trigger(
+                on_timeline, [topic, topic_since, topic_until], events, api_visibility="private"
+            )
+        chat_outputs = [question, chatbot, turns, answers]
         for trigger in (question.submit, ask_button.click):
             trigger(on_question, chat_inputs, chat_outputs, api_visibility="private")
         clear.click(
-            lambda: ([], [], ""), None, [chatbot, turns, question], api_visibility="private"
+            lambda: ([], [], "", {}),
+            None,
+            [chatbot, turns, question, answers],
+            api_visibility="private",
         )
-        chatbot.clear(lambda: [], None, turns, api_visibility="private")  # its own trash button
+        chatbot.clear(  # its own trash button
+            lambda: ([], {}), None, [turns, answers], api_visibility="private"
+        )
         examples.click(lambda sample: sample[0], examples, question, api_visibility="private").then(
             on_question, chat_inputs, chat_outputs, api_visibility="private"
         )
         view_outputs = [status, articles, doomed, examples]
         add_button.click(
             on_add,
-            uploads,
-            [results, uploads, *view_outputs],
+            [uploads, upload_date, upload_outlet],
+            [results, uploads, *view_outputs, upload_date, upload_outlet],
             api_name="add_articles",
             concurrency_id="library",
             concurrency_limit=1,
         )
         delete_button.click(
-            on_delete,
-            doomed,
-            view_outputs,
+            on_delete, doomed, [confirm_box, confirm_text], api_visibility="private"
+        )
+        cancel_button.click(
+            lambda: gr.Column(visible=False), None, confirm_box, api_visibility="private"
+        )
+        confirm_button.click(
+            on_confirm,
+            [doomed, chatbot, answers, search],
+            [confirm_box, chatbot, seen, *view_outputs],
             api_visibility="private",
             concurrency_id="library",
             concurrency_limit=1,
         )
-        app.load(on_load, None, view_outputs, api_visibility="private")
+        search.change(
+            on_search,
+            search,
+            articles,
+            api_visibility="private",
+            show_progress="hidden",
+            trigger_mode="always_last",
+        )
+        timer.tick(
+            on_tick,
+            [seen, search, doomed],
+            [seen, *view_outputs],
+            api_visibility="private",
+            show_progress="hidden",
+            concurrency_limit=None,  # two cheap reads; never waits behind a question
+        )
+        app.load(on_load, None, [seen, *view_outputs], api_visibility="private")
 
         # -- API ----------------------------------------------------------------------
 
@@ -400,15 +663,18 @@ def build_app(bot: Assistant) -> gr.Blocks:
             history: list[dict[str, Any]] | None = None,
             k: int | None = None,
             mode: str | None = None,
+            since: str | None = None,
+            until: str | None = None,
         ) -> dict[str, Any]:
             """Answer a question from the articles: text, citations and passages.
 
             The result has the fields of ``assistant.Answer``. ``history`` is the
             chat so far as ``{"role", "content"}`` messages, for follow-ups. An
             LLM mode whose server cannot be reached gives the extractive answer
-            with a ``notice``.
+            with a ``notice``. ``since``/``until`` (YYYY-MM-DD) keep the articles
+            dated in that range.
             """
-            return ask(bot, question, history, k, mode)
+            return ask(bot, question, history, k, mode, since, until)
 
         def articles_api() -> list[dict[str, Any]]:
             """The ingested articles: source, title, outlet, date, chunks, ingested_at."""
@@ -425,10 +691,23 @@ def build_app(bot: Assistant) -> gr.Blocks:
     return app
 
 
-def _table(headers: list[str], label: str, elem_id: str) -> gr.Dataframe:
+# The library's columns (Title, Outlet, Date, Chunks, Ingested, File): room for every
+# header at 1280 px, the rest to the title, and long cells wrap.
+LIBRARY_WIDTHS: list[str | int] = ["34%", "14%", "11%", "9%", "15%", "17%"]
+
+
+def _table(
+    headers: list[str], label: str, elem_id: str, widths: list[str | int] | None = None
+) -> gr.Dataframe:
     """A read-only table; cells are shown as text, never as Markdown or HTML."""
     return gr.Dataframe(
-        headers=headers, type="array", interactive=False, wrap=True, label=label, elem_id=elem_id
+        headers=headers,
+        type="array",
+        interactive=False,
+        wrap=True,
+        label=label,
+        elem_id=elem_id,
+        column_widths=widths,
     )
 
 

@@ -1,4 +1,4 @@
-"""The ``dossier`` command: ingest, ask, search, sources, delete, doctor, ui.
+"""The ``dossier`` command: ingest, ask, search, timeline, sources, delete, doctor, watch, ui.
 
 Settings come from ``DOSSIER_*`` variables; the flags override them. Errors
 print one line naming the problem and the fix, and exit with status 1 (2 for
@@ -13,14 +13,18 @@ import json
 import logging
 import sys
 import textwrap
+import time
 import unicodedata
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from assistant import Assistant
-from core.errors import ConfigError, DossierError
+from assistant.service import ingest_overrides
+from core.errors import ConfigError, DossierError, InvalidDateRange, InvalidOverride
 from core.settings import check_value, flags
+from core.timescope import parse_bound
 from core.types import AnswerSpan, Citation
 
 SETTINGS_TITLE = "settings (also DOSSIER_* variables)"
@@ -122,6 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also remove stored articles whose files no longer exist",
     )
+    ingest.add_argument(
+        "--date",
+        type=_override("date"),
+        default=None,
+        metavar="DATE",
+        help="the date of every article of this run (YYYY-MM-DD), over what the files say",
+    )
+    ingest.add_argument(
+        "--outlet",
+        type=_override("outlet"),
+        default=None,
+        metavar="NAME",
+        help="the outlet of every article of this run (e.g. CNN), over what the files say",
+    )
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
 
     ask = command(
@@ -131,12 +149,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("question", help="the question about the articles (quote it)")
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    _date_flags(ask, "answer only from articles")
 
     search = command(
         "search", "show the passages a query finds", 'dossier search -k 3 "talks in Kidal"'
     )
     search.add_argument("query", help="words or a question to find passages for (quote it)")
     search.add_argument("--json", action="store_true", help="print the passages as JSON")
+    _date_flags(search, "only passages of articles")
+
+    timeline = command(
+        "timeline",
+        "the dated events about a name or topic, in date order",
+        'dossier timeline --since 2022 "Iyad Ag Ghaly"',
+    )
+    timeline.add_argument("topic", help="a name or a few words (quote them)")
+    _date_flags(timeline, "only events")
+    shape = timeline.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print the timeline as JSON")
+    shape.add_argument("--csv", action="store_true", help="print the events as CSV")
 
     sources = command("sources", "list the ingested articles", "dossier sources --json")
     sources.add_argument("--json", action="store_true", help="print the list as JSON")
@@ -154,6 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="delete every article a file name matches (without it, a name that matches "
         "several is refused)",
+    )
+
+    watch = command(
+        "watch",
+        "keep the library in step with folders: ingest what is added, changed or removed",
+        "dossier watch ~/news/",
+    )
+    watch.add_argument(
+        "paths", nargs="+", metavar="PATH", help=".txt/.md/.html files or folders to watch"
     )
 
     doctor = command(
@@ -197,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests allowed to wait; beyond that users are told the app is busy (default 64)",
     )
     ui.add_argument(
+        "--watch",
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="also keep the library in step with these files or folders while the app runs",
+    )
+    ui.add_argument(
         "--share",
         action="store_true",
         help="also open a public gradio.live link (off by default; needs internet)",
@@ -210,6 +257,42 @@ def build_parser() -> argparse.ArgumentParser:
         _setting_flags(sub, name)
         _setting_flags(sub.add_argument_group(SETTINGS_TITLE), None)
     return parser
+
+
+def _date_flags(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--since`` and ``--until``: a bad date is a usage error (exit 2) naming the format."""
+    for flag, end in (("--since", False), ("--until", True)):
+        parser.add_argument(
+            flag,
+            type=_bound(end),
+            default=None,
+            metavar="DATE",
+            help=f"{what} dated {'on or after' if not end else 'on or before'} DATE "
+            "(YYYY-MM-DD, YYYY-MM or YYYY)",
+        )
+
+
+def _bound(end: bool) -> Any:
+    def convert(value: str) -> str:
+        try:
+            return parse_bound(value, end=end)
+        except InvalidDateRange as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _override(what: str) -> Any:
+    """``ingest --date/--outlet``: a bad one is a usage error (exit 2) naming the format."""
+
+    def convert(value: str) -> str | None:
+        try:
+            date, outlet = ingest_overrides(*((value, None) if what == "date" else (None, value)))
+        except InvalidOverride as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return date if what == "date" else outlet
+
+    return convert
 
 
 def _positive(value: str) -> int:
@@ -276,7 +359,11 @@ def _log_to_stderr(level: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    since, until = getattr(args, "since", None), getattr(args, "until", None)
+    if since and until and since > until:
+        parser.error(f"--since {since} is after --until {until}; swap them or widen the range")
     overrides = {name: getattr(args, name) for name in flags() if hasattr(args, name)}
     _log_to_stderr(logging.INFO if args.command == "ui" else logging.WARNING)
     try:
@@ -307,7 +394,9 @@ def _ingest(bot: Assistant, args: argparse.Namespace) -> int:
         bar[0].set_postfix_str(f"{result.status}: {_safe(result.path)[-40:]}", refresh=False)
 
     print("Loading the embedding model and the store...", file=sys.stderr)
-    report = bot.ingest(args.paths, prune=args.prune, progress=progress)
+    report = bot.ingest(
+        args.paths, prune=args.prune, progress=progress, date=args.date, outlet=args.outlet
+    )
     if bar:
         bar[0].close()
     if args.json:
@@ -325,7 +414,8 @@ def _ingest(bot: Assistant, args: argparse.Namespace) -> int:
 
 
 def _ask(bot: Assistant, args: argparse.Namespace) -> int:
-    stream = bot.stream(args.question)  # checks the question; answers when read
+    # Checks the question; answers when read.
+    stream = bot.stream(args.question, since=args.since, until=args.until)
     bot.require_data_dir()  # answering would say "nothing ingested"; a wrong path is an error
     if args.json:
         _print_json(stream.answer().to_dict())
@@ -349,21 +439,20 @@ def _ask(bot: Assistant, args: argparse.Namespace) -> int:
     if answer.citations:
         print("\nSources:")
         spans = {s.citation: s for s in answer.spans}
-        for c in answer.citations:
-            where = _safe(", ".join(x for x in (c.outlet, c.date) if x))
-            print(
-                f"[{c.number}] {_safe(c.title)}"
-                + (f" ({where})" if where else "")
-                + f" - {_safe(c.source)}"
-            )
-            print(
-                textwrap.fill(
-                    f"\u201c{_safe(_marked(c, spans.get(c.number)), flow=True)}\u201d",
-                    width=100,
-                    initial_indent="    ",
-                    subsequent_indent="    ",
+        for c, *more in answer.sources:  # one source per story, with each of its quotes
+            print(f"[{c.number}] {_safe(c.title)} ({_safe(_dated(c.outlet, c.date))})", end="")
+            print(f" - {_safe(c.source)}")
+            if c.carried_text:
+                print(f"    {_safe(c.carried_text)}")
+            for quote in (c, *more):
+                print(
+                    textwrap.fill(
+                        f"\u201c{_safe(_marked(quote, spans.get(c.number)), flow=True)}\u201d",
+                        width=100,
+                        initial_indent="    ",
+                        subsequent_indent="    ",
+                    )
                 )
-            )
     return 0
 
 
@@ -379,7 +468,7 @@ def _marked(citation: Citation, span: AnswerSpan | None) -> str:
 
 
 def _search(bot: Assistant, args: argparse.Namespace) -> int:
-    passages = bot.retrieve(args.query)
+    passages = bot.retrieve(args.query, since=args.since, until=args.until)
     if args.json:
         from dataclasses import asdict
 
@@ -389,7 +478,8 @@ def _search(bot: Assistant, args: argparse.Namespace) -> int:
         print("No passages found.")
     for rank, p in enumerate(passages, start=1):
         print(
-            f"{rank}. {_safe(p.title)} - {_safe(p.source)} [{p.start}:{p.end}] score {p.score:.4f}"
+            f"{rank}. {_safe(p.title)} ({_safe(_dated(p.outlet, p.date))}) - {_safe(p.source)} "
+            f"[{p.start}:{p.end}] score {p.score:.4f}"
         )
         text = _safe(p.text, flow=True)
         print(textwrap.fill(text, width=100, initial_indent="    ", subsequent_indent="    "))
@@ -404,13 +494,48 @@ def _sources(bot: Assistant, args: argparse.Namespace) -> int:
     if not infos:
         print("No articles yet; add some with `dossier ingest PATH`.")
     for i in infos:
-        where = _safe(", ".join(x for x in (i.outlet, i.date) if x))
-        print(
-            f"{_safe(i.source)}: {_safe(i.title)}"
-            + (f" ({where})" if where else "")
-            + f" - {i.chunks} chunks"
-        )
+        where = _safe(_dated(i.outlet, i.date))
+        print(f"{_safe(i.source)}: {_safe(i.title)} ({where}) - {i.chunks} chunks")
     return 0
+
+
+def _dated(outlet: str | None, date: str | None) -> str:
+    """ "River Times, 2023-03-03", or "undated": where a source is shown, so is its date."""
+    return ", ".join(x for x in (outlet, date or "undated") if x)
+
+
+def _timeline(bot: Assistant, args: argparse.Namespace) -> int:
+    timeline = bot.timeline(args.topic, since=args.since, until=args.until)
+    if args.json:
+        _print_json(timeline.to_dict())
+        return 0
+    if args.csv:
+        sys.stdout.write(timeline.to_csv())
+        return 0
+    if timeline.message:
+        print(_safe(timeline.message))
+    for event in timeline.events:
+        # The day, then how it was found: "(on Thursday)" from the sentence, "(article date)".
+        how = f"{event.date_text}" if event.date_source == "sentence" else "article date"
+        print(f"{event.date} ({_safe(how)}) [{_safe(event.source)}]")
+        _print_quote(event.sentence)
+    if timeline.undated:
+        print("\nUndated:")
+        for event in timeline.undated:
+            print(f"[{_safe(event.source)}]")
+            _print_quote(event.sentence)
+    return 0
+
+
+def _print_quote(text: str) -> None:
+    print(
+        textwrap.fill(
+            f"\u201c{_safe(text, flow=True)}\u201d",
+            width=100,
+            initial_indent="    ",
+            subsequent_indent="    ",
+        )
+    )
 
 
 def _delete(bot: Assistant, args: argparse.Namespace) -> int:
@@ -459,6 +584,36 @@ def _doctor(bot: Assistant, args: argparse.Namespace) -> int:
     return 0 if checkup.ok else 1
 
 
+def _watch(bot: Assistant, args: argparse.Namespace) -> int:
+    import signal
+
+    from assistant.watch import FolderWatcher
+
+    def report(result: Any) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        for file in result.files:
+            if file.status in ("added", "updated", "moved", "deleted"):
+                print(f"  {file.status}: {_safe(file.path)}", flush=True)
+        print(f"{stamp} synced: {result.summary()}", flush=True)
+        for failure in result.failures:
+            print(f"  failed: {_safe(failure.path)}: {_safe(failure.reason)}", flush=True)
+
+    def failed(exc: Exception) -> None:
+        print(f"dossier: error: {_safe(exc)} (still watching)", file=sys.stderr, flush=True)
+
+    watcher = FolderWatcher(bot, args.paths, on_sync=report, on_error=failed)
+    signal.signal(signal.SIGTERM, lambda signum, frame: watcher.stop())
+    shown = ", ".join(_safe(p) for p in watcher.paths)
+    print(f"Watching {shown} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    try:
+        with watcher:
+            watcher.wait()
+    except KeyboardInterrupt:
+        pass  # Ctrl+C: leaving the with block has stopped the watcher
+    print("dossier: stopped watching", file=sys.stderr)
+    return 0
+
+
 def _ui(bot: Assistant, args: argparse.Namespace) -> int:
     # Gradio's upload cache is a private folder of this process (mkdtemp: mode 0700), so
     # it serves only this app's uploads and nothing another program writes to
@@ -477,6 +632,7 @@ def _ui(bot: Assistant, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
+        from assistant.watch import FolderWatcher
         from ui.app import default_seeds, serve
 
         settings = bot.settings
@@ -489,8 +645,12 @@ def _ui(bot: Assistant, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         seeds = args.seeds if args.seeds is not None else default_seeds()
+        # Watched paths are checked before the (slow) start, so a typo fails at once.
+        watcher: AbstractContextManager[Any] = (
+            FolderWatcher(bot, args.watch) if args.watch else nullcontext()
+        )
         print("Starting Dossier: loading the models and the library ...", file=sys.stderr)
-        serve(
+        app = serve(
             bot,
             host=host,
             port=port,
@@ -499,7 +659,11 @@ def _ui(bot: Assistant, args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             queue_size=args.queue_size,
             seeds=seeds,
+            block=False,
         )
+        # Started once the seeds are in, so the two ingests never contend for the lock.
+        with watcher:
+            app.block_thread()
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     return 0
@@ -509,9 +673,11 @@ _COMMANDS = {
     "ingest": _ingest,
     "ask": _ask,
     "search": _search,
+    "timeline": _timeline,
     "sources": _sources,
     "delete": _delete,
     "doctor": _doctor,
+    "watch": _watch,
     "ui": _ui,
 }
 

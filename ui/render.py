@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 
+from assistant.timeline import Timeline, TimelineEvent
 from core.types import Answer, AnswerSpan, Citation, FileResult, SourceInfo, SyncReport
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -57,8 +58,12 @@ def error_html(message: str) -> str:
     )
 
 
-def answer_html(answer: Answer, turn: int) -> str:
-    """The finished answer: text with linked [n] markers, then its numbered sources."""
+def answer_html(answer: Answer, turn: int, deleted: Collection[int] = ()) -> str:
+    """The finished answer: text with linked [n] markers, then its numbered sources.
+
+    ``deleted``: the numbers of the citations whose article has since been deleted
+    from the library; their sources say so.
+    """
     numbers = {c.number for c in answer.citations}
 
     def link(match: re.Match[str]) -> str:
@@ -90,16 +95,45 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.answered and answer.citations:
         parts.append('<div class="dossier-sources"><div class="dossier-label">Sources</div>')
         spans = {s.citation: s for s in answer.spans}
-        parts.extend(citation_html(c, turn, spans.get(c.number)) for c in answer.citations)
+        parts.extend(
+            citation_html(c, turn, spans.get(c.number), deleted=c.number in deleted, more=more)
+            for c, *more in answer.sources
+        )
         parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)
 
 
-def citation_html(citation: Citation, turn: int, span: AnswerSpan | None = None) -> str:
-    """One source: title, outlet, date and file, and the passage with the quote marked
-    (and, inside it, the short answer in bold)."""
-    meta = " · ".join(x for x in (citation.outlet, citation.date, citation.source) if x)
+def citation_html(
+    citation: Citation,
+    turn: int,
+    span: AnswerSpan | None = None,
+    deleted: bool = False,
+    more: Sequence[Citation] = (),
+) -> str:
+    """One source: title, outlet, date and file, the outlets that carry the same story, and
+    the passage with the quote marked (and, inside it, the short answer in bold); ``more``
+    are further quotes of the same source, each in its passage; ``deleted`` adds ``DELETED_NOTE``."""
+    meta = " · ".join(x for x in (citation.outlet, citation.date or UNDATED, citation.source) if x)
+    carried = (
+        f' <span class="dossier-carried">{escape(citation.carried_text)}</span>'
+        if citation.carried_text
+        else ""
+    )
+    return (
+        f'<details class="dossier-source" id="{source_anchor(turn, citation.number)}">'
+        f'<summary><span class="dossier-n">[{citation.number}]</span> '
+        f'<span class="dossier-title">{escape(citation.title or citation.source)}</span> '
+        f'<span class="dossier-meta">{escape(meta)}</span>{carried}'
+        + (f' <span class="dossier-deleted">{DELETED_NOTE}</span>' if deleted else "")
+        + "</summary>"
+        + "".join(passage_html(c, span) for c in (citation, *more))
+        + "</details>"
+    )
+
+
+def passage_html(citation: Citation, span: AnswerSpan | None = None) -> str:
+    """The passage of ``citation`` with its quote marked (and the short answer, if in it, bold)."""
     before, quote, after = split_passage(citation)
     marked = escape(quote)
     if span is not None:
@@ -110,13 +144,20 @@ def citation_html(citation: Citation, turn: int, span: AnswerSpan | None = None)
                 f"</strong>{escape(quote[start + len(span.text) :])}"
             )
     return (
-        f'<details class="dossier-source" id="{source_anchor(turn, citation.number)}">'
-        f'<summary><span class="dossier-n">[{citation.number}]</span> '
-        f'<span class="dossier-title">{escape(citation.title or citation.source)}</span> '
-        f'<span class="dossier-meta">{escape(meta)}</span></summary>'
-        f'<div class="dossier-passage">{escape(before)}<mark>{marked}</mark>'
-        f"{escape(after)}</div></details>"
+        f'<div class="dossier-passage">{escape(before)}<mark>{marked}</mark>{escape(after)}</div>'
     )
+
+
+def cited_source_ids(answer: Answer) -> dict[int, str]:
+    """Citation number -> the ``source_id`` of the article it quotes (from the answer's
+    passages: the one the quote came from, or failing that one of the same file)."""
+    found: dict[int, str] = {}
+    for c in answer.citations:
+        same_file = [p for p in answer.passages if p.source == c.source and p.source_id]
+        exact = [p for p in same_file if p.start == c.passage_start]
+        if exact or same_file:
+            found[c.number] = (exact or same_file)[0].source_id
+    return found
 
 
 def split_passage(citation: Citation) -> tuple[str, str, str]:
@@ -146,17 +187,28 @@ LIBRARY_HEADERS = ["Title", "Outlet", "Date", "Chunks", "Ingested (UTC)", "File"
 REPORT_HEADERS = ["File", "Result", "Chunks", "Reason"]
 
 
+UNDATED = "undated"
+DELETED_NOTE = "(this source has since been deleted from the library)"
+
+
+def newest_first(sources: list[SourceInfo]) -> list[SourceInfo]:
+    """``sources`` by date, newest first, then by when they were ingested; undated ones last."""
+    by_ingest = sorted(sources, key=lambda s: s.ingested_at, reverse=True)
+    return sorted(by_ingest, key=lambda s: s.date or "", reverse=True)
+
+
 def library_rows(sources: list[SourceInfo]) -> list[list[str | int]]:
+    """The library table's rows, newest article first (undated ones last)."""
     return [
         [
             s.title,
             s.outlet or "",
-            s.date or "",
+            s.date or UNDATED,
             s.chunks,
             s.ingested_at.replace("T", " ").removesuffix("+00:00"),
             s.source,
         ]
-        for s in sources
+        for s in newest_first(sources)
     ]
 
 
@@ -166,3 +218,44 @@ def report_rows(report: SyncReport) -> list[list[str | int]]:
 
 def _file_name(result: FileResult) -> str:
     return re.split(r"[\\/]", result.path)[-1]
+
+
+# -- timelines --------------------------------------------------------------------------
+
+
+def timeline_html(timeline: Timeline) -> str:
+    """The events in date order, each with its day, how it was dated, the cited sentence
+    and its article; the undated events after them, apart."""
+    parts = ['<div class="dossier-timeline">']
+    if timeline.message:
+        parts.append(f'<p class="dossier-timeline-message">{escape(timeline.message)}</p>')
+    if timeline.events:
+        parts.append('<ol class="dossier-events">')
+        parts += [_event_html(e) for e in timeline.events]
+        parts.append("</ol>")
+    if timeline.undated:
+        parts.append('<div class="dossier-label">Undated</div><ul class="dossier-undated">')
+        parts += [_event_html(e) for e in timeline.undated]
+        parts.append("</ul>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _event_html(event: TimelineEvent) -> str:
+    meta = (event.title, event.outlet, event.article_date or UNDATED, event.source)
+    parts = ['<li class="dossier-event">']
+    if event.date:
+        parts.append(f'<span class="dossier-event-date">{escape(event.date)}</span> ')
+        parts.append(f'<span class="dossier-event-how">({escape(_dated_by(event))})</span>')
+    parts.append(f'<blockquote class="dossier-quote">{escape(event.sentence)}</blockquote>')
+    parts.append(f'<span class="dossier-meta">{escape(" · ".join(x for x in meta if x))}</span>')
+    return "".join(parts) + "</li>"
+
+
+def _dated_by(event: TimelineEvent) -> str:
+    """How the event got its date: "“on Thursday” in an article of 2023-03-03", "article date"."""
+    if event.date_source != "sentence":
+        return "the article's date"
+    if event.resolved and event.article_date:
+        return f"“{event.date_text}” in an article of {event.article_date}"
+    return f"“{event.date_text}”"

@@ -3,8 +3,15 @@
 Chroma's own errors are translated here into ``StoreUnavailable`` with a message
 that names the fix. The collection records which embedding model filled it, so
 a store is never queried with vectors from a different model, and a generation
-counter that every write bumps, so other components (the keyword index, other
-processes) can tell cheaply that the contents changed.
+counter that every write bumps, so other components (other processes' keyword
+indexes, caches) can tell cheaply that the contents changed.
+
+The keyword index (``vectorstore/fts.py``, SQLite FTS5) is written here, in the
+same step as Chroma, so every write path (ingest, delete, moves, repairs) keeps
+the two in step: chunks enter the keyword index before Chroma and leave it after
+Chroma, so after a crash it holds at most extra chunks, never fewer, and
+``sync_keywords`` (run by retrieval when the store changed, and by repair)
+brings it back to exactly Chroma's chunks.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
 from core.errors import ConfigError, DiskFull, NoDataDirectory, NotWritable, StoreUnavailable
+from vectorstore.fts import KeywordStore
+from vectorstore.metadata import DAY
 
 if TYPE_CHECKING:
     import chromadb
@@ -73,6 +82,7 @@ class ChunkStore:
         collection: str = "dossier",
         embedding_model: str = "",
         timeout: float = 5.0,
+        keyword_path: Path | None = None,
     ) -> None:
         if (persist_dir is None) == (url is None):
             raise ConfigError(
@@ -84,9 +94,40 @@ class ChunkStore:
         self.collection_name = collection
         self.embedding_model = embedding_model
         self.timeout = timeout
+        # None: an in-memory keyword index, filled from Chroma on first retrieval.
+        self.keyword_path = keyword_path
         self._client: chromadb.ClientAPI | None = None
         self._collection: chromadb.Collection | None = None
+        self._keywords: KeywordStore | None = None
         self._lock = threading.Lock()
+
+    @property
+    def keywords(self) -> KeywordStore:
+        """The keyword index of this collection's chunks (opened on first use)."""
+        if self._keywords is None:
+            with self._lock:
+                if self._keywords is None:
+                    self._keywords = self._open_keywords()
+        return self._keywords
+
+    def _open_keywords(self) -> KeywordStore:
+        import sqlite3
+
+        path = self.keyword_path
+        if path is not None and not path.parent.is_dir():
+            # Reading from a Chroma server with no data directory here (reading makes none):
+            # an index in memory, filled from the server's chunks.
+            path = None
+        try:
+            return KeywordStore(path if path is not None else ":memory:")
+        except sqlite3.Error as exc:
+            assert path is not None
+            if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc):
+                raise NotWritable.at(path.parent, exc) from None
+            raise StoreUnavailable(
+                f"the keyword index {path} cannot be opened ({exc}); `dossier doctor --repair` "
+                "rebuilds it from Chroma after you move the file aside"
+            ) from None
 
     # -- connection ---------------------------------------------------------------------
 
@@ -228,13 +269,18 @@ class ChunkStore:
                 raise self._translate(exc) from exc
         return int((fresh.metadata or {}).get(GENERATION_KEY, 0))
 
-    def query(self, embedding: Sequence[float], n: int) -> list[StoredChunk]:
+    def query(
+        self, embedding: Sequence[float], n: int, where: dict[str, Any] | None = None
+    ) -> list[StoredChunk]:
+        """The ``n`` chunks nearest ``embedding`` among those ``where`` keeps (Chroma filters
+        before the nearest-neighbour search, so a filter still gives up to ``n``)."""
         if n <= 0:
             return []
         result = self._call(
             "query",
             query_embeddings=[list(embedding)],
             n_results=n,
+            where=where,
             include=["documents", "metadatas", "distances"],
         )
         return [
@@ -255,7 +301,10 @@ class ChunkStore:
         include_text: bool = True,
         limit: int | None = None,
         offset: int | None = None,
+        where_document: dict[str, Any] | None = None,
     ) -> list[StoredChunk]:
+        """Chunks by ``ids`` and/or filters: ``where`` on metadata, ``where_document`` on the
+        text (Chroma's ``$contains`` / ``$regex`` operators)."""
         include = ["metadatas", "documents"] if include_text else ["metadatas"]
         kwargs: dict[str, Any] = {
             "include": include,
@@ -265,6 +314,8 @@ class ChunkStore:
         }
         if ids is not None:
             kwargs["ids"] = list(ids)
+        if where_document is not None:
+            kwargs["where_document"] = where_document
         result = self._call("get", **kwargs)
         documents = result.get("documents") or [""] * len(result["ids"])
         return [
@@ -298,6 +349,9 @@ class ChunkStore:
     ) -> None:
         """Write chunks; an id that is already stored is overwritten (a re-run is harmless)."""
         self.collection  # noqa: B018  (connects)
+        # The keyword index first: a crash in between leaves it with extra chunks only.
+        days = [int(m.get(DAY) or 0) for m in metadatas]
+        self.keywords.add(zip(ids, texts, days, strict=True))
         step = self._client.get_max_batch_size()  # type: ignore[union-attr]
         for start in range(0, len(ids), step):
             end = start + step
@@ -310,9 +364,37 @@ class ChunkStore:
             )
 
     def delete(self, ids: Sequence[str] | None = None, where: dict[str, Any] | None = None) -> None:
+        """Delete chunks by ``ids`` and/or metadata filter ``where``, from Chroma and then
+        from the keyword index (a crash in between leaves it with extra chunks only)."""
         if ids is not None and not ids:
             return
-        self._call("delete", ids=list(ids) if ids is not None else None, where=where)
+        if ids is None:
+            ids = [c.id for c in self.get(where=where, include_text=False)]
+        elif where is not None:
+            ids = [c.id for c in self.get(ids=ids, where=where, include_text=False)]
+        if not ids:  # Chroma refuses an empty id list
+            return
+        self._call("delete", ids=list(ids))
+        self.keywords.delete(list(ids))
+
+    def sync_keywords(self, *, full: bool = False) -> int:
+        """Make the keyword index hold exactly Chroma's chunks; returns how many it changed.
+
+        Without ``full``, only when the counts differ (enough after this process's own
+        writes: the index never holds fewer chunks than Chroma); with it, the ids are
+        compared (after another process wrote to a shared Chroma server, or in repair).
+        """
+        keywords = self.keywords
+        if not full and len(keywords) == self.count():
+            return 0
+        stored = {c.id for c in self.iter_all(include_text=False)}
+        held = keywords.ids()
+        extra, missing = sorted(held - stored), sorted(stored - held)
+        keywords.delete(extra)
+        for start in range(0, len(missing), 1000):
+            chunks = self.get(ids=missing[start : start + 1000])
+            keywords.add((c.id, c.text, int(c.metadata.get(DAY) or 0)) for c in chunks)
+        return len(extra) + len(missing)
 
     def drop_collection(self) -> None:
         """Delete the whole collection (for a rebuild); it is created afresh on next use."""
@@ -324,6 +406,7 @@ class ChunkStore:
                 raise self._translate(exc) from exc
         with self._lock:
             self._collection = None
+        self.keywords.clear()
 
     def bump_generation(self) -> int:
         """Mark the contents as changed; returns the new generation."""
@@ -337,6 +420,9 @@ class ChunkStore:
         except Exception as exc:
             with self._lock:
                 raise self._translate(exc) from exc
+        # This process wrote both; equal counts then mean equal contents (see sync_keywords).
+        if len(self.keywords) == self.count():
+            self.keywords.mark_in_step(new)
         return new
 
 

@@ -43,6 +43,22 @@ def chunk_metadata(
     }
 
 
+def day_where(days: tuple[int, int] | None) -> dict[str, Any] | None:
+    """The Chroma ``where`` that keeps chunks whose article day is within ``days`` (inclusive).
+
+    ``days`` are YYYYMMDD ints (``core.timescope.DateRange.days``); None: no filter.
+    Undated articles (day 0) fall outside every range.
+
+    Example:
+        >>> day_where((20220101, 20221231))
+        {'$and': [{'day': {'$gte': 20220101}}, {'day': {'$lte': 20221231}}]}
+    """
+    if days is None:
+        return None
+    first, last = days
+    return {"$and": [{DAY: {"$gte": max(first, 1)}}, {DAY: {"$lte": last}}]}
+
+
 def to_passage(chunk: Any, score: float) -> Passage:
     """A stored chunk (anything with ``id``, ``text`` and ``metadata``) as a ``Passage``."""
     m = chunk.metadata

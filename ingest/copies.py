@@ -1,0 +1,353 @@
+"""Copies of one story carried by several outlets: found at ingest, grouped under one story id.
+
+Wire copy reaches many outlets with a new headline, a dateline of its own or a
+trimmed last paragraph; the body is otherwise the same text. Each article's
+body (its words, lowercased, without the title) is cut into overlapping
+``SHINGLE_WORDS``-word shingles, and a MinHash of that set (datasketch)
+estimates the Jaccard similarity of two articles' shingles; a MinHash LSH
+index finds the stored articles that may be that similar without comparing
+against each one.
+
+Two texts are copies when most of the shorter one's shingles are in the longer
+one (*containment*, estimated from the MinHash Jaccard similarity and the two
+shingle counts): a trimmed copy is contained in the full one however much was
+cut, which Jaccard similarity alone would punish (a BBC article is five long
+paragraphs; without its last one it keeps a Jaccard similarity of 0.34 to 0.99,
+median 0.69). ``THRESHOLD`` was measured with benchmarks/copies.py on the 2,225 BBC articles
+plus copies of 300 of them with a new headline, a dateline and credit line, and
+the end trimmed (pairwise, against the truth that copies belong to their
+original's story and the corpus's own repeated articles to one story): at 0.8,
+precision 0.990 and recall 1.000; at 0.5, 0.958 and 1.000; at 0.9, 1.000 and
+0.977. The few pairs grouped beyond the truth are BBC's own rewrites of one
+story (e.g. "Roddick into San Jose final" and "Roddick to face Saulnier in
+final"), which share most of their text.
+
+A story's id is a label: the ``source_id`` of the first copy ingested. It stays
+when that copy is deleted, so no other member has to be rewritten.
+
+"Stored once per story" is kept at retrieval, not in storage: every copy keeps
+its own chunks (the library lists each file with its outlet), and retrieval
+returns only the best-matching copy of a story (``assistant.retrieval.one_per_story``);
+the answer names the others ("carried by 3 outlets"). Storing only the first
+copy's chunks would save embedding a near-duplicate, but deleting or changing
+that copy would then mean re-embedding another one, a second crash-prone step;
+as it is, a copy's ingest, update and delete touch that copy alone.
+
+The signatures persist in the record manager's database (``STORY_TABLE``:
+source_id, story_id, content hash, signature bytes), beside the records, so a
+new process groups new copies with those stored before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+if TYPE_CHECKING:
+    import sqlalchemy
+
+STORY_TABLE = "dossier_story_signature"  # Dossier's own table in the record manager's database
+SHINGLE_WORDS = 5
+NUM_PERM = 128  # MinHash permutations: the estimate's standard error is about 0.04
+SEED = 1  # fixed: signatures are compared across processes
+SCHEME = "affine32"  # datasketch's permutation scheme, named: stored values depend on it
+THRESHOLD = 0.8  # estimated containment of the shorter text's shingles at which two are copies
+# The LSH index finds candidates by Jaccard similarity: a copy trimmed to half its length still
+# has 0.5 (and a containment of 1.0), so candidates are sought well below that.
+CANDIDATE_JACCARD = 0.3
+MIN_SHINGLES = 20  # a shorter body is too little text to call anything a copy of it
+
+_WORD = re.compile(r"\w+")
+
+
+def body_words(text: str, title: str = "") -> list[str]:
+    """The lowercased words of ``text`` without its title (a copy's headline often differs).
+
+    Example:
+        >>> body_words("Otters return\\n\\nVolunteers counted 412 otters.", "Otters return")
+        ['volunteers', 'counted', '412', 'otters']
+    """
+    body = text.lstrip()
+    if title and body.startswith(title.strip()):
+        body = body[len(title.strip()) :]
+    return _WORD.findall(body.lower())
+
+
+def shingles(text: str, title: str = "") -> set[bytes]:
+    """The overlapping ``SHINGLE_WORDS``-word runs of the body (the whole body if shorter)."""
+    words = body_words(text, title)
+    n = min(SHINGLE_WORDS, len(words))
+    return {" ".join(words[i : i + n]).encode() for i in range(len(words) - n + 1)} if n else set()
+
+
+def signature(text: str, title: str = "") -> tuple[MinHash, int]:
+    """The MinHash of the body's shingles (comparable across processes: fixed seed) and their count."""
+    found = shingles(text, title)
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+    minhash.update_batch(sorted(found))
+    return minhash, len(found)
+
+
+def containment(a: MinHash, a_size: int, b: MinHash, b_size: int) -> float:
+    """The estimated share of the smaller shingle set that is in the other.
+
+    From the estimated Jaccard similarity J and the sizes: |A & B| = J (|A| + |B|) / (1 + J).
+    """
+    if min(a_size, b_size) == 0:
+        return 0.0
+    jaccard = a.jaccard(b)
+    return min(1.0, jaccard * (a_size + b_size) / (1 + jaccard) / min(a_size, b_size))
+
+
+def to_bytes(minhash: MinHash) -> bytes:
+    return np.asarray(minhash.hashvalues, dtype=np.uint64).tobytes()
+
+
+def from_bytes(data: bytes) -> MinHash:
+    hashvalues = np.frombuffer(data, dtype=np.uint64)
+    if len(hashvalues) != NUM_PERM:
+        raise ValueError(f"a story signature has {len(hashvalues)} values, expected {NUM_PERM}")
+    return MinHash(num_perm=NUM_PERM, seed=SEED, hashvalues=hashvalues, scheme=SCHEME)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One stored article's place in its story group."""
+
+    source_id: str
+    story_id: str
+    content_hash: str
+    signature: MinHash = field(compare=False, repr=False)
+    size: int = 0  # the number of shingles
+
+
+@dataclass
+class StoryGroups:
+    """The stored articles' signatures, searchable for copies (an LSH index over them).
+
+    Example:
+        >>> groups = StoryGroups()
+        >>> groups.assign("/news/ap.txt", "h1", *signature(ap_text))
+        '/news/ap.txt'
+        >>> groups.assign("/news/cnn.txt", "h2", *signature(cnn_copy_of_ap_text))
+        '/news/ap.txt'
+    """
+
+    threshold: float = THRESHOLD
+    members: dict[str, Member] = field(default_factory=dict)
+    unsaved: dict[str, Member] = field(default_factory=dict)  # assigned, not yet written
+    # source_id -> (content hash, story id) as stored with the chunks, for articles whose
+    # signature row is missing (a rebuilt record database): their story id is kept.
+    stored: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _lsh: MinHashLSH = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._lsh = MinHashLSH(threshold=CANDIDATE_JACCARD, num_perm=NUM_PERM)
+        for member in list(self.members.values()):
+            self._lsh.insert(member.source_id, member.signature)
+
+    def add(self, member: Member) -> None:
+        self.remove(member.source_id)
+        self.members[member.source_id] = member
+        self._lsh.insert(member.source_id, member.signature)
+
+    def remove(self, source_id: str) -> None:
+        if self.members.pop(source_id, None) is not None:
+            self._lsh.remove(source_id)
+
+    def copy_of(self, source_id: str, minhash: MinHash, size: int) -> Member | None:
+        """The stored article (other than ``source_id``) that this text is most a copy of, if any."""
+        if size < MIN_SHINGLES:
+            return None
+        best: tuple[float, str] | None = None
+        for key in self._lsh.query(minhash):
+            other = self.members[key]
+            if key == source_id or other.size < MIN_SHINGLES:
+                continue
+            similarity = containment(minhash, size, other.signature, other.size)
+            # Ties go to the smallest path, so the choice does not depend on LSH order.
+            if similarity >= self.threshold and (best is None or (-similarity, key) < best):
+                best = (-similarity, key)
+        return self.members[best[1]] if best else None
+
+    def assign(self, source_id: str, content_hash: str, minhash: MinHash, size: int) -> str:
+        """The story of an article (new or changed): a stored copy's, else a new one.
+
+        A new story is labelled with the article's own ``source_id``, unless another
+        article still carries that label (this one was the first of a story and has
+        since changed into a different text): then with its content hash as well.
+        """
+        copy = self.copy_of(source_id, minhash, size)
+        if copy is not None:
+            story = copy.story_id
+        elif any(
+            m.story_id == source_id for m in self.members.values() if m.source_id != source_id
+        ):
+            story = f"{source_id}#{content_hash[:12]}"
+        else:
+            story = source_id
+        self.keep(Member(source_id, story, content_hash, minhash, size))
+        return story
+
+    def keep(self, member: Member) -> None:
+        """Add ``member`` and remember to write it."""
+        self.add(member)
+        self.unsaved[member.source_id] = member
+
+
+# -- persistence: a table in the record manager's database ------------------------------
+
+_TABLE: list[sqlalchemy.Table] = []
+
+
+def story_table() -> sqlalchemy.Table:
+    """One row per stored article: its story and the MinHash signature of its body."""
+    import sqlalchemy
+
+    if not _TABLE:
+        _TABLE.append(
+            sqlalchemy.Table(
+                STORY_TABLE,
+                sqlalchemy.MetaData(),
+                sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
+                sqlalchemy.Column("source_id", sqlalchemy.String(4096), primary_key=True),
+                sqlalchemy.Column("story_id", sqlalchemy.String(4200), nullable=False),
+                sqlalchemy.Column("content_hash", sqlalchemy.String(128), nullable=False),
+                sqlalchemy.Column("signature", sqlalchemy.LargeBinary, nullable=False),
+                sqlalchemy.Column("shingles", sqlalchemy.Integer, nullable=False),
+            )
+        )
+    return _TABLE[0]
+
+
+def load_groups(engine: sqlalchemy.Engine, namespace: str) -> StoryGroups:
+    """The stored signatures of ``namespace`` as ``StoryGroups``."""
+    import sqlalchemy
+
+    table = story_table()
+    query = sqlalchemy.select(
+        table.c.source_id,
+        table.c.story_id,
+        table.c.content_hash,
+        table.c.signature,
+        table.c.shingles,
+    ).where(table.c.namespace == namespace)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    members = {
+        source_id: Member(source_id, story_id, content_hash, from_bytes(bytes(data)), size)
+        for source_id, story_id, content_hash, data, size in rows
+    }
+    return StoryGroups(members=members)
+
+
+def save_members(engine: sqlalchemy.Engine, namespace: str, members: Iterable[Member]) -> None:
+    """Write (replace) the rows of ``members``, in one transaction."""
+    import sqlalchemy
+
+    table = story_table()
+    rows = [
+        {
+            "namespace": namespace,
+            "source_id": m.source_id,
+            "story_id": m.story_id,
+            "content_hash": m.content_hash,
+            "signature": to_bytes(m.signature),
+            "shingles": m.size,
+        }
+        for m in members
+    ]
+    if not rows:
+        return
+    with engine.begin() as connection:
+        # In slices: SQLite and PostgreSQL cap the parameters of one statement.
+        for start in range(0, len(rows), _SLICE):
+            part = rows[start : start + _SLICE]
+            connection.execute(
+                sqlalchemy.delete(table).where(
+                    table.c.namespace == namespace,
+                    table.c.source_id.in_([r["source_id"] for r in part]),
+                )
+            )
+            connection.execute(sqlalchemy.insert(table), part)
+
+
+def forget_members(engine: sqlalchemy.Engine, namespace: str, source_ids: Sequence[str]) -> None:
+    """Delete the rows of ``source_ids`` (deleted or moved articles)."""
+    import sqlalchemy
+
+    table = story_table()
+    ids = list(source_ids)
+    with engine.begin() as connection:
+        for start in range(0, len(ids), _SLICE):
+            connection.execute(
+                sqlalchemy.delete(table).where(
+                    table.c.namespace == namespace,
+                    table.c.source_id.in_(ids[start : start + _SLICE]),
+                )
+            )
+
+
+_SLICE = 500  # rows per statement (SQLite allows 32,766 parameters, PostgreSQL 65,535)
+
+
+# -- plain texts, for benchmarks --------------------------------------------------------
+
+
+def group_texts(
+    texts: Sequence[str], titles: Sequence[str] = (), threshold: float = THRESHOLD
+) -> list[int]:
+    """The story group of each text (the index of its group's first text), as ingest groups them.
+
+    ``titles`` (one per text, when given) are left out of the comparison, as at ingest.
+
+    Example:
+        >>> group_texts([wire_story, unrelated, wire_story_retitled])
+        [0, 1, 0]
+    """
+    if titles and len(titles) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(titles)} titles")
+    groups = StoryGroups(threshold=threshold)
+    # Each text's own index is its id, so a new story is labelled with its first text's index.
+    return [
+        int(groups.assign(str(i), "", *signature(text, titles[i] if titles else "")))
+        for i, text in enumerate(texts)
+    ]
+
+
+def grouping_quality(
+    texts: Sequence[str],
+    labels: Sequence[object],
+    titles: Sequence[str] = (),
+    threshold: float = THRESHOLD,
+) -> tuple[float, float]:
+    """Pairwise (precision, recall) of ``group_texts`` against the true story ``labels``.
+
+    A pair of texts is positive when both are in one group. Precision: of the pairs
+    grouped, the share truly copies; recall: of the true copy pairs, the share grouped
+    (each 1.0 when there is no pair to count).
+
+    Example:
+        >>> grouping_quality([story, story_trimmed, other], ["a", "a", "b"])
+        (1.0, 1.0)
+    """
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    found = group_texts(texts, titles, threshold)
+    grouped = _pairs(Counter(found))
+    true = _pairs(Counter(labels))
+    both = _pairs(Counter(zip(found, labels, strict=True)))
+    precision = both / grouped if grouped else 1.0
+    recall = both / true if true else 1.0
+    return precision, recall
+
+
+def _pairs(sizes: Counter[Any]) -> int:
+    """The pairs inside groups of these sizes."""
+    return sum(n * (n - 1) // 2 for n in sizes.values())

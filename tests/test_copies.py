@@ -1,0 +1,305 @@
+"""Copies of one story carried by several outlets: grouped at ingest, retrieved and cited once.
+
+Real Chroma in a tmp dir, the real embedding model and the real answerer.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from assistant.retrieval import one_per_story
+from core.types import Answer, Passage
+from ingest.copies import STORY_TABLE, grouping_quality
+from ingest.loaders import load_article
+from ui.cli import main
+from ui.render import answer_html
+
+# A wire story: paragraphs of plain news text, long enough for several chunks.
+STORY = [
+    "The regional council of Tarnow voted on Tuesday to build a floating solar farm on the "
+    "Dunajec reservoir, the first of its kind in the province.",
+    "The farm will cover 14 hectares of the reservoir and is expected to produce 19 megawatts "
+    "at its peak, enough for about 6,000 homes, council officials said.",
+    "Construction is planned to start in April and to take 18 months. The council chose the "
+    "engineering firm Helioflot, based in Gdansk, after a tender that drew five bids.",
+    "Environmental groups had warned that the panels could harm the fish that spawn in the "
+    "shallow northern bay. The council agreed to keep that bay free of panels.",
+    "Mayor Irena Kostrzewa said the project would cut the city's electricity bill by a fifth "
+    "and called it a model for other towns with reservoirs.",
+    "Opposition councillors questioned the cost, put at 62 million zloty, of which the European "
+    "Union will pay 40 percent through its regional development fund.",
+    "Anglers who use the reservoir will keep access to the southern shore, where a new jetty "
+    "is to be built with part of the budget.",
+    "The council will hold a public meeting about the project on March 3 at the town hall, "
+    "where residents can see the designs and ask questions.",
+]
+SIMILAR = [  # the same topic, written independently: not a copy
+    "Another reservoir in the province may soon carry solar panels as well: the town of Nowy "
+    "Sacz is studying a floating array on the Roznow lake.",
+    "Its planners say a study will take a year before any vote, and that the town has not yet "
+    "asked any firm for a price.",
+    "Residents are divided: sailors fear losing part of the lake, while the local energy "
+    "cooperative wants the panels to cover its members' needs.",
+    "The town hopes for money from a national fund for renewable energy rather than from "
+    "the European Union, its deputy mayor said.",
+]
+QUESTION = "How many hectares will the floating solar farm on the Dunajec reservoir cover?"
+
+
+def page(outlet: str, headline: str, paragraphs: list[str]) -> str:
+    """An outlet's HTML page of a story (its name in the page's OpenGraph site name)."""
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return (
+        f'<html><head><title>{html.escape(headline)}</title><meta property="og:site_name" '
+        f'content="{outlet}"></head><body><article><h1>{html.escape(headline)}</h1>{body}'
+        "</article></body></html>"
+    )
+
+
+FILES = {  # outlet -> (file, headline, paragraphs)
+    "AP": (Path("a_ap.html"), "Tarnow approves floating solar farm", STORY),
+    # A new headline and the last paragraph trimmed.
+    "Reuters": (
+        Path("b_reuters.html"),
+        "Polish town to float solar panels on reservoir",
+        STORY[:-1],
+    ),
+    # Another headline and a dateline of its own.
+    "CNN": (
+        Path("c_cnn.html"),
+        "A Polish reservoir will soon carry a solar farm",
+        [f"TARNOW, Poland (CNN) — {STORY[0]}", *STORY[1:]],
+    ),
+    "Gazeta": (Path("d_gazeta.html"), "Nowy Sacz studies a solar lake", SIMILAR),
+}
+
+
+def write_copies(folder: Path) -> dict[str, Path]:
+    """The story as AP, Reuters and CNN carry it, and an article on the same topic."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for outlet, (name, headline, paragraphs) in FILES.items():
+        paths[outlet] = folder / name
+        paths[outlet].write_text(page(outlet, headline, paragraphs), encoding="utf-8")
+    return paths
+
+
+@pytest.fixture
+def copies(tmp_path: Path, seed_copy: Path) -> dict[str, Path]:
+    """The three copies and the similar article, beside the two seed articles."""
+    return write_copies(seed_copy / "news")
+
+
+def stories(bot: Assistant) -> dict[str, str]:
+    """Outlet -> story id, for every stored copy (and file name -> story id for the others)."""
+    outlets = {path.name: outlet for outlet, (path, _, _) in FILES.items()}
+    return {outlets.get(s.source, s.source): s.story_id for s in bot.sources()}
+
+
+def carriers(bot: Assistant, story: str) -> list[str]:
+    """How a source carried by the copies of ``story`` names them: outlet, else file."""
+    return sorted(s.outlet or s.source for s in bot.sources() if s.story_id == story)
+
+
+def one_number_per_article(answer: Answer) -> None:
+    numbers: dict[str, set[int]] = {}
+    for c in answer.citations:
+        numbers.setdefault(c.story_id, set()).add(c.number)
+    assert all(len(n) == 1 for n in numbers.values()), answer.citations
+    for c in answer.citations:  # and every marker points at a cited source
+        assert f"[{c.number}]" in answer.text
+
+
+def signature_rows(bot: Assistant) -> int:
+    import sqlalchemy
+
+    engine = bot.indexer.record_manager.engine
+    assert isinstance(engine, sqlalchemy.Engine)
+    with engine.connect() as connection:
+        return connection.execute(sqlalchemy.text(f"SELECT COUNT(*) FROM {STORY_TABLE}")).scalar()
+
+
+def test_three_outlets_are_one_story_retrieved_and_cited_once(
+    make_assistant, seed_copy: Path, copies: dict[str, Path]
+):
+    bot = make_assistant()
+    report = bot.ingest([seed_copy])
+    assert report.count("added") == 6 and not report.failures, report
+
+    found = stories(bot)
+    assert {"AP", "Reuters", "CNN", "Gazeta"} <= set(found)  # the library lists every copy
+    assert found["AP"] == found["Reuters"] == found["CNN"] == str(copies["AP"].resolve())
+    assert found["Gazeta"] == str(copies["Gazeta"].resolve())  # same topic, another text
+    assert len(set(found.values())) == 4  # the seeds are stories of their own
+
+    passages = bot.retrieve(QUESTION, k=8)
+    assert passages[0].story_id == found["AP"]
+    retrieved = {p.source_id for p in passages if p.story_id == found["AP"]}
+    assert len(retrieved) == 1  # the story comes back once, from one of its copies
+
+    answer = bot.answer(QUESTION)
+    assert answer.answered and "14 hectares" in answer.text, answer
+    one_number_per_article(answer)
+    cited = [c for c in answer.citations if c.story_id == found["AP"]]
+    assert cited and {c.number for c in cited} == {1}
+    assert sorted(cited[0].carried_by) == carriers(bot, found["AP"])
+    assert len(cited[0].carried_by) == 3
+    assert cited[0].carried_text.startswith("carried by 3 outlets: ")
+
+    shown = answer_html(answer, turn=0)  # the web app: one source, naming the three
+    assert shown.count('class="dossier-source"') == len(answer.sources)
+    assert html.escape(cited[0].carried_text) in shown
+
+
+def test_the_cli_lists_one_source_with_its_quotes_and_carriers(
+    tmp_path: Path, seed_copy: Path, copies: dict[str, Path], capsys: pytest.CaptureFixture[str]
+):
+    data = str(tmp_path / "data")
+    assert main(["ingest", "--data-dir", data, str(seed_copy)]) == 0
+    capsys.readouterr()
+    assert main(["ask", "--data-dir", data, QUESTION]) == 0
+    out = capsys.readouterr().out
+    sources = out.split("Sources:", 1)[1]
+    assert sources.count("\n[1] ") == 1 and "\n[2] " not in sources
+    assert "carried by 3 outlets: " in sources
+
+
+def test_signatures_persist_and_reingest_is_idempotent(
+    make_assistant, seed_copy: Path, copies: dict[str, Path], embed_calls: list[int]
+):
+    make_assistant().ingest([seed_copy])
+    embed_calls.clear()
+
+    bot = make_assistant()  # a new process's Assistant on the same data
+    again = bot.ingest([seed_copy])
+    assert again.count("unchanged") == 6 and again.chunks_embedded == 0
+    assert embed_calls == []
+    assert signature_rows(bot) == 6
+    story = stories(bot)["AP"]
+
+    # A fourth outlet's copy, ingested later by yet another process, joins the story.
+    fourth = copies["AP"].with_name("e_bbc.html")
+    fourth.write_text(
+        page(
+            "BBC", "Floating solar for Tarnow", [f"By our correspondent. {STORY[0]}", *STORY[1:6]]
+        ),
+        encoding="utf-8",
+    )
+    later = make_assistant()
+    assert later.ingest([fourth]).count("added") == 1
+    assert stories(later)["e_bbc.html"] == story
+    answer = later.answer(QUESTION)
+    cited = [c for c in answer.citations if c.story_id == story]
+    assert sorted(cited[0].carried_by) == carriers(later, story)
+    assert len(cited[0].carried_by) == 4
+
+
+def test_deleting_a_copy_keeps_the_story_answerable(
+    make_assistant, seed_copy: Path, copies: dict[str, Path]
+):
+    bot = make_assistant()
+    report = bot.ingest([seed_copy])
+    assert report.count("added") == 6, report
+    story = stories(bot)["AP"]
+
+    assert bot.delete([str(copies["AP"].resolve())]) > 0  # the first copy: the story's label
+    copies["AP"].unlink()
+    assert signature_rows(bot) == 5
+    left = stories(bot)
+    assert "AP" not in left and left["Reuters"] == left["CNN"] == story  # the label stays
+
+    answer = bot.answer(QUESTION)
+    assert answer.answered and "14 hectares" in answer.text
+    cited = [c for c in answer.citations if c.story_id == story]
+    assert sorted(cited[0].carried_by) == carriers(bot, story)
+    assert len(cited[0].carried_by) == 2
+
+    # A re-ingest changes nothing, and a changed copy that is no longer the story leaves it.
+    assert make_assistant().ingest([seed_copy]).chunks_embedded == 0
+    copies["CNN"].write_text(page("CNN", "Something else", SIMILAR[::-1]), encoding="utf-8")
+    make_assistant().ingest([seed_copy])
+    assert stories(bot)["CNN"] != story and stories(bot)["Reuters"] == story
+
+
+def test_one_article_gets_one_number_with_several_quotes(make_assistant, tmp_path: Path):
+    # The answer is stated twice, far apart (two chunks): both sentences may be quoted,
+    # and they are one source.
+    folder = tmp_path / "otters"
+    folder.mkdir()
+    filler = [
+        f"Volunteers walked the {side} bank of the river Tweed from dawn, stopping at "
+        f"every {n} hundred metres to check the reed beds for tracks and spraint."
+        for n, side in enumerate(["north", "south", "east", "west", "upper", "lower"], start=2)
+    ]
+    (folder / "otters.txt").write_text(
+        "Otter survey on the Tweed\n\n"
+        "Volunteers counted 412 otters on the river Tweed this year, the survey said.\n\n"
+        + "\n\n".join(filler * 3)
+        + "\n\nThe survey counted 412 otters on the river Tweed, the most since counts began.\n",
+        encoding="utf-8",
+    )
+    bot = make_assistant()
+    bot.ingest([folder])
+    answer = bot.answer("How many otters did volunteers count on the river Tweed?")
+    assert answer.answered
+    assert len({c.start for c in answer.citations}) == 2, answer.citations  # two quotes...
+    assert {c.number for c in answer.citations} == {1}  # ...under one number
+    assert answer.text.count("[1]") == 2 and "[2]" not in answer.text
+    assert len(answer.sources) == 1
+    span = answer.span
+    if span is not None:
+        cited = answer.citation_of(span)
+        assert cited is not None and cited.quote[span.start - cited.start :].startswith(span.text)
+
+
+def passage(source_id: str, story_id: str, score: float, start: int = 0) -> Passage:
+    return Passage(
+        id=f"{source_id}:{start}",
+        source=source_id,
+        title="t",
+        text="x",
+        start=start,
+        end=start + 1,
+        score=score,
+        source_id=source_id,
+        story_id=story_id,
+    )
+
+
+def test_one_per_story_keeps_the_best_copy_and_all_its_chunks():
+    ranked = [
+        passage("cnn", "ap", 0.9),
+        passage("other", "other", 0.8),
+        passage("ap", "ap", 0.7),
+        passage("cnn", "ap", 0.6, start=5),
+        passage("reuters", "ap", 0.5),
+    ]
+    kept = one_per_story(ranked)
+    assert [(p.source_id, p.start) for p in kept] == [("cnn", 0), ("other", 0), ("cnn", 5)]
+
+
+def test_grouping_quality_counts_pairs():
+    story = " ".join(STORY)
+    texts = [story, " ".join(SIMILAR), " ".join(STORY[:-1]), "TARNOW (AP) — " + story]
+    assert grouping_quality(texts, ["s", "o", "s", "s"]) == (1.0, 1.0)
+    precision, recall = grouping_quality(texts, ["s", "o", "t", "s"])
+    assert (precision, recall) == (1 / 3, 1.0)  # two of the three grouped pairs are wrong
+    with pytest.raises(ValueError, match="3 texts but 2 labels"):
+        grouping_quality(texts[:3], ["a", "b"])
+
+
+def test_a_page_reads_the_same_however_often_it_is_read(tmp_path: Path):
+    # trafilatura's deduplication, if on, remembers what it read for the whole process and
+    # drops what it has seen a few times: a page re-read by a long-running app (a watched
+    # folder) would lose its outlet and text, and be re-embedded as "updated".
+    for n in range(3):
+        path = tmp_path / f"copy{n}.html"
+        path.write_text(page(f"Outlet {n}", f"Headline {n}", STORY), encoding="utf-8")
+        for _ in range(4):  # ingested, then re-ingested as unchanged
+            article = load_article(path.resolve(), 10**6)
+            assert all(paragraph in article.text for paragraph in STORY), n
+            assert article.outlet == f"Outlet {n}"
