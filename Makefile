@@ -9,7 +9,7 @@ QUESTION ?= Who leads the Islamic Movement for Azawad?
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run ask test bench train-reader lint clean
+.PHONY: setup run ask test bench bench-scale train-reader lint clean
 
 setup: $(STAMP)
 
@@ -48,6 +48,14 @@ test: setup
 # benchmarks/results/{results.json,report.md,*.png}.
 bench: setup
 	$(BIN)/python -m benchmarks.run
+
+# Scale: one collection grown to 1k, 10k, 100k and 1M chunks of BBC text (filler
+# vectors are noisy copies of real ones); insert rate, disk, memory, latency, cold
+# start and re-ingest per size (about 30 minutes on 2 cores; SIZES=1000,10000 for less).
+# Writes benchmarks/results/{scale.json,scale.md,scale-*.png}.
+SIZES ?= 1000,10000,100000,1000000
+bench-scale: setup
+	$(BIN)/python -m benchmarks.scale --sizes $(SIZES)
 
 # Train the reader on the SQuAD articles in ../shared/data/squad and ship it into
 # answerers/models/reader (about 30 minutes on 2 cores; make run and make test never retrain).

@@ -20,8 +20,8 @@ from core.timescope import date_range
 from core.types import Message, Passage
 from vectorstore.chroma import ChunkStore
 from vectorstore.embeddings import Embedder
-from vectorstore.fts import KeywordStore
 from vectorstore.metadata import day_where, to_passage
+from vectorstore.pg_keywords import AnyKeywordStore
 
 # Words that make a question lean on the conversation before it.
 _ANAPHORA = re.compile(
@@ -137,7 +137,7 @@ class HybridRetriever:
         self._lock = threading.Lock()
 
     @property
-    def keyword(self) -> KeywordStore:
+    def keyword(self) -> AnyKeywordStore:
         """The store's keyword index (opened on first use, not when the retriever is made)."""
         return self.store.keywords
 
@@ -155,9 +155,7 @@ class HybridRetriever:
             return
         with self._lock:
             if version != self._version:
-                full = self.keyword.in_step_at() != generation
-                self.store.sync_keywords(full=full)
-                self.keyword.mark_in_step(generation)
+                self.store.catch_up_keywords(generation)
                 self._version = version
 
     def retrieve(

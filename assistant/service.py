@@ -43,10 +43,11 @@ from core.timescope import DateRange, date_range, time_scope
 from core.types import NOT_ANSWERED, Answer, Message, Passage, SourceInfo, SyncReport
 from ingest import doctor
 from ingest.doctor import Checkup, Repair
-from ingest.sync import DamagedRecords, Indexer, Progress
+from ingest.sync import ChunkProgress, DamagedRecords, Indexer, Progress
 from vectorstore.chroma import ChunkStore
 from vectorstore.embeddings import Embedder
 from vectorstore.metadata import CHUNK_INDEX, SOURCE_ID
+from vectorstore.pg_keywords import is_postgres_url
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,10 @@ class Assistant:
         self.embedder = Embedder(
             settings.embedding_model,
             backend=settings.embedding_backend,
+            device=settings.device,
             cache_dir=settings.resolved_cache_dir,
         )
+        records_url = settings.resolved_record_manager_url
         self.store = ChunkStore(
             persist_dir=None if settings.chroma_url else self.layout.chroma,
             url=settings.chroma_url,
@@ -121,6 +124,8 @@ class Assistant:
             embedding_model=self.embedder.identity,
             timeout=settings.chroma_timeout,
             keyword_path=self.layout.keywords(settings.collection),
+            # Records in PostgreSQL (a multi-machine deployment): the keyword index beside them.
+            keyword_url=records_url if is_postgres_url(records_url) else None,
         )
         self.indexer = Indexer(
             store=self.store,
@@ -430,6 +435,7 @@ class Assistant:
         prune_within: Sequence[str | Path] | None = None,
         date: str | None = None,
         outlet: str | None = None,
+        chunk_progress: ChunkProgress | None = None,
     ) -> SyncReport:
         """Add new and changed articles from files and folders; ``prune`` drops vanished ones.
 
@@ -453,6 +459,7 @@ class Assistant:
             progress=progress,
             date=date,
             outlet=outlet,
+            chunk_progress=chunk_progress,
         )
         self.retriever.refresh()
         return report
@@ -551,6 +558,7 @@ class Assistant:
         *,
         date: str | None = None,
         outlet: str | None = None,
+        chunk_progress: ChunkProgress | None = None,
     ) -> SyncReport:
         """Check, keep and ingest uploaded files, given as ``(original name, temporary path)``.
 
@@ -569,7 +577,13 @@ class Assistant:
         with self.indexer.locked():
             kept = keep_uploads(self.layout.uploads, accepted)
         try:
-            report = self.ingest(kept.paths, progress=progress, date=date, outlet=outlet)
+            report = self.ingest(
+                kept.paths,
+                progress=progress,
+                date=date,
+                outlet=outlet,
+                chunk_progress=chunk_progress,
+            )
         except IngestInProgress:  # another ingest took the lock in between: take ours back
             kept.undo()
             raise

@@ -237,22 +237,14 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     scale = results.get("scale")
     if scale:
+        lines += ["", "## Scale", "", *scale_table(scale)]
         lines += [
             "",
-            "## Scale",
+            "![latency against collection size](latency.png)",
             "",
-            "| chunks | retrieve p50 / p95 ms | answer p50 / p95 ms | insert chunks/s | "
-            "warm-up s | disk KB/chunk | memory KB/chunk |",
-            "|---|---|---|---|---|---|---|",
+            "Up to 1M chunks, with cold start and re-ingest: [scale.md](scale.md) "
+            "(`make bench-scale`).",
         ]
-        for s in scale["sizes"]:
-            lines.append(
-                f"| {s['chunks']:,} | {s['retrieve']['p50_ms']} / {s['retrieve']['p95_ms']} | "
-                f"{s['answer']['p50_ms']} / {s['answer']['p95_ms']} | "
-                f"{s['insert_chunks_per_s']:,.0f} | {s.get('warm_up_seconds', s.get('keyword_index_seconds'))} | "
-                f"{s['disk_kb_per_chunk']} | {s['memory_kb_per_chunk']} |"
-            )
-        lines += ["", "![latency against collection size](latency.png)"]
     backends = results.get("backends")
     if backends:
         lines += [
@@ -372,4 +364,143 @@ def plots(results: dict[str, Any], out: Path) -> list[Path]:
         written.append(out / "latency.png")
         fig.savefig(written[-1], dpi=110)
         plt.close(fig)
+    return written
+
+
+def scale_table(scale: dict[str, Any]) -> list[str]:
+    """The scale figures, one row per collection size (the columns measured in this run)."""
+    rows = scale["sizes"]
+    cold = any("cold_ask_seconds" in s for s in rows)
+    header = (
+        "| chunks | insert chunks/s | disk KB/chunk | retrieve p50 / p95 ms | "
+        "answer p50 / p95 ms | answering process MB | warm-up s |"
+    )
+    if cold:
+        header += " cold `ask` s | `ui` first answer s | re-ingest unchanged s |"
+    load = any("load_average_1m" in s for s in rows)
+    if load:
+        header += " load (1 min) |"
+    lines = [header, "|" + "---|" * header.count(" |")]
+    for s in rows:
+        rate = s.get("insert_chunks_per_s")
+        # Older runs measured memory per chunk, not the answering process: not comparable.
+        memory = s.get("answering_rss_mb", "-")
+        row = (
+            f"| {s['chunks']:,} | {f'{rate:,.0f}' if rate else '-'} | {s['disk_kb_per_chunk']} | "
+            f"{s['retrieve']['p50_ms']} / {s['retrieve']['p95_ms']} | "
+            f"{s['answer']['p50_ms']} / {s['answer']['p95_ms']} | {memory} | "
+            f"{s.get('warm_up_seconds', '-')} |"
+        )
+        if cold:
+            reingest = s.get("reingest_unchanged")
+            row += f" {s['cold_ask_seconds']} | {s['ui']['first_answer_seconds']} | " + (
+                f"{reingest['wall_seconds']} ({reingest['files']} files, "
+                f"{reingest['chunks_embedded']} embedded) |"
+                if reingest
+                else "- |"
+            )
+        if load:
+            row += f" {s.get('load_average_1m', '-')} |"
+        lines.append(row)
+    return lines
+
+
+def scale_markdown(results: dict[str, Any]) -> str:
+    """scale.md: the scale run (``python -m benchmarks.scale``) with its goals."""
+    scale, meta = results["scale"], results["meta"]
+    lines = [
+        "# Dossier at scale",
+        "",
+        f"{meta['started']}, {meta['machine']}, {meta['mode']} run, {meta['seconds']} s. "
+        "Reproduce: `make bench-scale` (or `python -m benchmarks.scale --sizes ...`).",
+        "",
+        "| goal | measured | met |",
+        "|---|---|---|",
+    ]
+    by_size = {s["chunks"]: s for s in scale["sizes"]}
+    for size, label, key, limit in (
+        (100_000, "100k", "answer", 50.0),
+        (1_000_000, "1M", "answer", 100.0),
+    ):
+        s = by_size.get(size)
+        value = f"{s[key]['p50_ms']} ms" if s else "not measured"
+        met = "yes" if s and s[key]["p50_ms"] <= limit else ("no" if s else "-")
+        lines.append(
+            f"| warm full answer p50 <= {limit:.0f} ms at {label} chunks | {value} | {met} |"
+        )
+    s = by_size.get(1_000_000)
+    lines.append(
+        "| answering process memory <= 2 GB at 1M chunks | "
+        + (
+            f"{s['answering_rss_mb']} MB | {'yes' if s['answering_rss_mb'] <= 2048 else 'no'} |"
+            if s
+            else "not measured | - |"
+        )
+    )
+    lines += [
+        "",
+        f"Base: {scale.get('articles', '?')} real articles, {scale['base_chunks']} chunks "
+        "embedded by the real model. " + scale.get("method", ""),
+        "",
+        "Columns: insert rate of the chunks added to reach that size (Chroma + FTS5 keyword "
+        "index, through `ChunkStore.add`); disk = the whole data directory; latency, warm-up "
+        "and memory (RSS after warm-up and the timed answers) of a fresh answering process; "
+        "cold `ask` = wall time of a fresh `dossier ask` process (median); `ui` first answer "
+        "= from starting `dossier ui` to its first `/ask` answer over HTTP; re-ingest = "
+        "`dossier ingest` of the real article files again (nothing changed) into the grown "
+        "collection.",
+        "",
+        *scale_table(scale),
+        "",
+        "![cold start against collection size](scale-cold-start.png)",
+        "",
+        "![latency against collection size](scale-latency.png)",
+    ]
+    if scale.get("skipped"):
+        lines += ["", f"Skipped (smaller than the real articles' chunks): {scale['skipped']}."]
+    for note in results.get("notes", []):
+        lines += ["", note]
+    return "\n".join(lines) + "\n"
+
+
+def scale_plots(scale: dict[str, Any], out: Path) -> list[Path]:
+    """scale-latency.png and scale-cold-start.png against collection size."""
+    rows = scale["sizes"]
+    if not rows:
+        return []
+    sizes = [s["chunks"] for s in rows]
+    written = []
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for key, label in (("retrieve", "retrieval"), ("answer", "full answer")):
+        ax.plot(sizes, [s[key]["p50_ms"] for s in rows], "o-", label=f"{label} p50")
+        ax.plot(sizes, [s[key]["p95_ms"] for s in rows], "o--", label=f"{label} p95")
+    ax.set_xscale("log")
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("chunks in the collection")
+    ax.set_ylabel("ms (warm)")
+    ax.legend()
+    ax.set_title("Query latency against collection size")
+    fig.tight_layout()
+    written.append(out / "scale-latency.png")
+    fig.savefig(written[-1], dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(sizes, [s["cold_ask_seconds"] for s in rows], "o-", label="`dossier ask`, cold")
+    ax.plot(
+        sizes,
+        [s["ui"]["first_answer_seconds"] for s in rows],
+        "o-",
+        label="`dossier ui` to first answer",
+    )
+    ax.plot(sizes, [s["warm_up_seconds"] for s in rows], "o--", label="warm-up in process")
+    ax.set_xscale("log")
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("chunks in the collection")
+    ax.set_ylabel("seconds")
+    ax.legend()
+    ax.set_title("Cold start against collection size")
+    fig.tight_layout()
+    written.append(out / "scale-cold-start.png")
+    fig.savefig(written[-1], dpi=110)
+    plt.close(fig)
     return written

@@ -1,39 +1,100 @@
-"""Scale: query latency, insert rate, disk and memory at growing collection sizes.
+"""Scale: insert rate, disk, memory, latency, cold start and re-ingest at growing sizes.
 
-Collections are grown from real BBC chunks: chunk i repeats the text and
-metadata of BBC chunk ``i mod N`` under its own id and article, and its vector
-is that chunk's vector plus Gaussian noise (sigma 0.05, renormalised), so the
-filler needs no embedding and still spreads through the vector space like real
-text. Queries are real questions answered through ``Assistant``.
+One collection grows through the sizes. It starts as real articles ingested from
+their files (real records, real vectors from the real model); it is then filled
+to each size with copies of those chunks: chunk i repeats the text and metadata
+of real chunk ``i mod N`` under its own id and article (four chunks per
+synthetic article), and its vector is that chunk's vector plus Gaussian noise
+(sigma 0.05, renormalised), so the filler needs no embedding (1M chunks would
+take hours on 2 cores) and still spreads through the vector space like real
+text. Filler goes through ``ChunkStore.add``, which writes Chroma and the FTS5
+keyword index as ingest does. Latency and memory are those of a fresh answering
+process; cold start is a fresh ``dossier ask`` and a fresh ``dossier ui`` up to
+its first answer; re-ingest is ``dossier ingest`` of the real article files a
+second time (nothing changed) into the grown collection: the filler has no files.
+
+    python -m benchmarks.scale                          # make bench-scale: 1k, 10k, 100k, 1M
+    python -m benchmarks.scale --sizes 1000,10000       # chosen sizes
+    python -m benchmarks.scale --smoke --out D          # 300 chunks of the test articles
+
+Writes scale.json, scale.md, scale-latency.png and scale-cold-start.png.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from assistant import Assistant
-from benchmarks.common import folder_mb, latency_ms, log, rss_mb, timed
+from benchmarks.common import (
+    ROOT,
+    SHARED_DATA,
+    folder_mb,
+    latency_ms,
+    log,
+    peak_rss_mb,
+    rss_mb,
+    timed,
+)
+from vectorstore.metadata import CHUNK_INDEX, CONTENT_HASH, SOURCE_ID, STORY_ID
 
 BATCH = 4000
+WARM_QUESTIONS = 5
 
 
-def run(source_data: Path, workdir: Path, sizes: list[int], queries: list[str]) -> dict[str, Any]:
-    base = Assistant(data_dir=source_data)
-    chunks = list(base.store.iter_all())
-    stored = base.store.vectors([c.id for c in chunks])
+def run(
+    source_data: Path,
+    workdir: Path,
+    sizes: list[int],
+    queries: list[str],
+    *,
+    corpus: Path | None = None,
+    repeats: int = 3,
+    measured: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Grow a copy of ``source_data`` (real chunks ingested from ``corpus``) through ``sizes``.
+
+    ``queries``: the first ``WARM_QUESTIONS`` warm the answering process up, the rest
+    are split into disjoint halves for retrieval and answers (no query-cache hits).
+    Without ``corpus`` the re-ingest is not measured. ``measured`` is called with the
+    results so far after each size (a long run keeps what it has measured).
+    """
+    from assistant import Assistant
+
+    data = workdir / "scale-data"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(source_data, data)
+    bot = Assistant(data_dir=data)
+    chunks = list(bot.store.iter_all())
+    stored = bot.store.vectors([c.id for c in chunks])
     vectors = np.asarray([stored[c.id] for c in chunks], dtype=np.float32)
     texts, metas = [c.text for c in chunks], [c.metadata for c in chunks]
     rng = np.random.default_rng(11)
-    results: dict[str, Any] = {"base_chunks": len(texts), "sizes": []}
-    for size in sizes:
-        data = workdir / f"scale-{size}"
-        bot = Assistant(data_dir=data, create=True)
-        before = rss_mb()
+    results: dict[str, Any] = {"base_chunks": len(texts), "sizes": [], "skipped": []}
+    queries_file = workdir / "scale-queries.json"
+    queries_file.write_text(json.dumps(queries))
+    have = len(texts)
+    for size in sorted(sizes):
+        if size < have:
+            results["skipped"].append(size)
+            log(f"scale {size}: skipped, the collection already holds {have} chunks")
+            continue
+        log(f"scale {size}: inserting {size - have} chunks")
         with timed() as insert_time:
-            for start in range(0, size, BATCH):
+            for start in range(have, size, BATCH):
                 ids = list(range(start, min(start + BATCH, size)))
                 picks = [i % len(texts) for i in ids]
                 noisy = vectors[picks] + rng.normal(0, 0.05, (len(ids), vectors.shape[1]))
@@ -42,36 +103,243 @@ def run(source_data: Path, workdir: Path, sizes: list[int], queries: list[str]) 
                     [f"synthetic-{i}" for i in ids],
                     [texts[p] for p in picks],
                     noisy.astype(np.float32).tolist(),
-                    [
-                        {**metas[p], "source_id": f"synthetic/{i // 4}", "source": f"s{i // 4}.txt"}
-                        for i, p in zip(ids, picks, strict=True)
-                    ],
+                    [_filler_metadata(metas[p], i) for i, p in zip(ids, picks, strict=True)],
                 )
+        inserted = size - have
         bot.store.bump_generation()
-        with timed() as index_time:
-            bot.warm_up()  # loads the models and opens the stored keyword index
-        for q in queries[:5]:
-            bot.answer(q)
-        retrieve, answer = [], []
-        half = 5 + (len(queries) - 5) // 2  # disjoint halves: no query-cache hits
-        for q in queries[5:half]:
-            with timed() as t:
-                bot.retrieve(q)
-            retrieve.append(t())
-        for q in queries[half:]:
-            with timed() as t:
-                bot.answer(q)
-            answer.append(t())
-        entry = {
+        have = size
+        entry: dict[str, Any] = {
             "chunks": bot.store.count(),
-            "insert_chunks_per_s": round(size / insert_time(), 1),
-            "warm_up_seconds": round(index_time(), 2),
+            "inserted": inserted,
+            "insert_chunks_per_s": round(inserted / insert_time(), 1) if inserted else None,
             "disk_kb_per_chunk": round(folder_mb(data) * 1024 / size, 2),
-            "memory_kb_per_chunk": round(max(rss_mb() - before, 0) * 1024 / size, 2),
-            "retrieve": latency_ms(retrieve),
-            "answer": latency_ms(answer),
         }
+        log(f"scale {size}: a fresh answering process")
+        entry.update(_answering_process(data, queries_file))
+        log(f"scale {size}: cold `dossier ask` x{repeats}")
+        cold = [
+            _cli("--data-dir", str(data), "ask", queries[i % len(queries)])[0]
+            for i in range(repeats)
+        ]
+        entry["cold_ask_seconds"] = round(statistics.median(cold), 2)
+        entry["cold_ask_all_seconds"] = [round(s, 2) for s in cold]
+        log(f"scale {size}: `dossier ui` to its first answer")
+        entry["ui"] = _ui_first_answer(data, workdir, queries[-1])
+        if corpus is not None:
+            log(f"scale {size}: re-ingest of the unchanged article files")
+            wall, out = _cli("--data-dir", str(data), "ingest", "--json", str(corpus))
+            report = json.loads(out)
+            entry["reingest_unchanged"] = {
+                "files": len(report["files"]),
+                "wall_seconds": round(wall, 2),
+                "sync_seconds": round(report["seconds"], 2),
+                "chunks_embedded": report["chunks_embedded"],
+                "chunks_after": bot.store.count(),  # nothing may be lost
+            }
+        # Timings on a shared machine mean little without how busy it was.
+        entry["load_average_1m"] = round(os.getloadavg()[0], 2)
         log(f"scale {size}: {entry}")
         results["sizes"].append(entry)
-        del bot
+        if measured is not None:
+            measured(results)
     return results
+
+
+def _filler_metadata(real: dict[str, Any], i: int) -> dict[str, Any]:
+    """Filler chunk ``i``'s metadata: the real chunk's, as chunk ``i % 4`` of its own article.
+
+    Its own content hash and story too: with the real article's, ingest would take the
+    real file for a move of the (file-less) filler article and delete the filler.
+    """
+    article = f"synthetic/{i // 4}"
+    return {
+        **real,
+        SOURCE_ID: article,
+        "source": f"s{i // 4}.txt",
+        CONTENT_HASH: article,
+        STORY_ID: article,
+        CHUNK_INDEX: i % 4,
+        "chunk_count": 4,
+    }
+
+
+def _cli(*args: str) -> tuple[float, str]:
+    """Run the ``dossier`` command in a fresh process; (wall seconds, stdout)."""
+    with timed() as wall:
+        done = subprocess.run(
+            [sys.executable, "-m", "ui.cli", *args], capture_output=True, text=True, check=False
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"dossier {' '.join(args[2:3])} failed: {done.stderr[-2000:]}")
+    return wall(), done.stdout
+
+
+def _answering_process(data: Path, queries_file: Path) -> dict[str, Any]:
+    """Warm-up, latency and memory measured in a fresh process (``--answer-in``)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.scale", "--answer-in", str(data), str(queries_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the answering process failed: {done.stderr[-2000:]}")
+    return dict(json.loads(done.stdout))
+
+
+def answer_in(data: Path, queries: list[str]) -> dict[str, Any]:
+    """In this (fresh) process: open ``data``, warm up, time retrieval and answers."""
+    from assistant import Assistant
+
+    with timed() as warm_up:
+        bot = Assistant(data_dir=data)
+        bot.warm_up()  # loads the models and opens the stored keyword index
+    for q in queries[:WARM_QUESTIONS]:
+        bot.answer(q)
+    retrieve, answer = [], []
+    half = WARM_QUESTIONS + (len(queries) - WARM_QUESTIONS) // 2
+    for q in queries[WARM_QUESTIONS:half]:
+        with timed() as t:
+            bot.retrieve(q)
+        retrieve.append(t())
+    for q in queries[half:]:
+        with timed() as t:
+            bot.answer(q)
+        answer.append(t())
+    return {
+        "warm_up_seconds": round(warm_up(), 2),
+        "retrieve": latency_ms(retrieve),
+        "answer": latency_ms(answer),
+        "answering_rss_mb": round(rss_mb()),
+        "answering_peak_rss_mb": round(peak_rss_mb()),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ui_first_answer(data: Path, workdir: Path, question: str) -> dict[str, Any]:
+    """Start ``dossier ui`` on ``data``; seconds until it listens and until its first /ask answer."""
+    import httpx
+
+    from benchmarks.load import ask_once
+
+    no_seeds = workdir / "no-seeds"  # the collection is not empty, so none would be ingested
+    no_seeds.mkdir(exist_ok=True)
+    port = _free_port()
+    log_path = workdir / "scale-ui.log"
+    command = [sys.executable, "-m", "ui.cli", "ui", "--port", str(port)]
+    command += ["--data-dir", str(data), "--seeds", str(no_seeds)]
+    url = f"http://127.0.0.1:{port}/"
+    with log_path.open("w") as log_file, timed() as elapsed:
+        proc = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            while True:
+                try:
+                    if httpx.get(f"{url}config", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None or elapsed() > 600:
+                    raise RuntimeError(f"dossier ui did not start:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.1)
+            listening = elapsed()
+            ask_once(url, question)
+            first_answer = elapsed()
+            memory = rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return {
+        "listening_seconds": round(listening, 2),
+        "first_answer_seconds": round(first_answer, 2),
+        "rss_mb": round(memory),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from assistant import Assistant
+    from benchmarks import bbc, report
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000", help="chunks")
+    parser.add_argument("--smoke", action="store_true", help="300 chunks of the test articles")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="../shared/data")
+    parser.add_argument("--articles", type=int, default=200, help="real BBC articles ingested")
+    parser.add_argument("--questions", type=int, default=45, help="questions per size")
+    parser.add_argument("--repeats", type=int, default=3, help="cold `dossier ask` runs per size")
+    parser.add_argument("--answer-in", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.answer_in:  # the fresh answering process that run() starts
+        data, queries_file = args.answer_in
+        figures = answer_in(data, json.loads(queries_file.read_text()))
+        print(json.dumps(figures))
+        return figures
+
+    if args.smoke:
+        source, limit, sizes, questions, repeats = (
+            ROOT / "tests" / "data" / "clean",
+            None,
+            [300],
+            9,
+            1,
+        )
+    else:
+        source, limit = args.data / "bbc", args.articles
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        questions, repeats = args.questions, args.repeats
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "meta": {
+            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
+            "mode": "smoke" if args.smoke else "full",
+        }
+    }
+    work = Path(tempfile.mkdtemp(prefix="dossier-scale-"))
+    started = time.perf_counter()
+
+    def write(scale: dict[str, Any]) -> None:
+        results["scale"] = scale
+        results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
+        (args.out / "scale.json").write_text(json.dumps(results, indent=2))
+        report.scale_plots(scale, args.out)
+        (args.out / "scale.md").write_text(report.scale_markdown(results))
+
+    try:
+        corpus = work / "corpus"
+        files = bbc.copy_corpus(source, corpus, limit)
+        log(f"scale: ingesting {len(files)} real articles (the real model)")
+        base = work / "base-data"
+        Assistant(data_dir=base, create=True).ingest([corpus])
+        queries = bbc.queries_from(files, questions)
+        results["scale"] = {"articles": len(files), "method": _method()}
+
+        def measured(scale: dict[str, Any]) -> None:
+            write({**scale, "articles": len(files), "method": _method()})
+            log(f"wrote {args.out / 'scale.md'} ({scale['sizes'][-1]['chunks']:,} chunks)")
+
+        run(base, work, sizes, queries, corpus=corpus, repeats=repeats, measured=measured)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def _method() -> str:
+    return (__doc__ or "").split("\n\n")[1].replace("\n", " ")
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+if __name__ == "__main__":
+    main()

@@ -28,6 +28,7 @@ ENV_PREFIX = "DOSSIER_"
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
 EMBEDDING_BACKENDS: tuple[str, ...] = get_args(EmbeddingBackend)
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:[0-9]+)?|mps)$"  # PyTorch's device names Dossier supports
 _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
 
 # Answer modes: "extractive", "local", "ollama:<model>", "openai:<model>".
@@ -108,6 +109,13 @@ class Settings(BaseSettings):
     embedding_backend: EmbeddingBackend = Field(
         "onnx", description="onnx (PyTorch's vectors, faster queries), torch or onnx-int8"
     )
+    device: str = Field(
+        "auto",
+        pattern=DEVICE_PATTERN,
+        description="where the embedding model runs: auto (cuda when PyTorch sees a GPU, "
+        "else cpu), cpu, cuda, cuda:N or mps; off the CPU the onnx backend runs as torch "
+        "(same vectors)",
+    )
     chunk_size: int = Field(200, ge=16, description="chunk size in model tokens")
     chunk_overlap: int = Field(
         40, ge=0, description="model tokens of whole sentences repeated between chunks"
@@ -121,7 +129,10 @@ class Settings(BaseSettings):
     )
     record_manager_url: str | None = Field(
         None,
-        description="SQLAlchemy URL of the record manager; unset = SQLite in the data directory",
+        description=(
+            "SQLAlchemy URL of the record manager (a PostgreSQL one holds the keyword index "
+            "too); unset = SQLite in the data directory"
+        ),
     )
     max_file_mb: float = Field(20.0, gt=0, description="largest file to ingest, in MB")
     ingest_batch: int = Field(

@@ -30,11 +30,14 @@ so a re-run after a crash finishes the move.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -42,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import index
 
 from core.errors import (
@@ -76,6 +80,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[FileResult, int, int], None]  # (result, done, total)
+# (chunks embedded, chunks found to embed so far): called while a step is embedded, from the
+# ingest's encoding thread (with the caller's context variables), after each encoder batch.
+# The second number grows as files are read; it is final once every file has been read.
+ChunkProgress = Callable[[int, int], None]
 
 TOMBSTONES = "dossier_pending_delete"  # Dossier's own table in the record manager's database
 OVERRIDES = "dossier_ingest_override"  # and the dates/outlets given at ingest
@@ -122,16 +130,49 @@ class _Pending:
     note: str = ""  # what reading the file repaired, for the report
 
 
+_Vectors = dict[str, list[float]]  # chunk text -> its vector
+_Submit = Callable[[list[str], Callable[[int], None]], "Future[_Vectors]"]
+
+
+@dataclass
+class _Step:
+    """A step's files, and their chunks' vectors being computed in the background."""
+
+    files: list[_Pending]
+    vectors: Future[_Vectors]
+
+
 @dataclass
 class _Remaining:
-    """What an ingest has not written yet: the step being gathered and the files after it."""
+    """What an ingest has not written yet: the steps being embedded, the step being
+    gathered and the files after it."""
 
     files: list[Path]
     position: int = -1  # the index in ``files`` of the file being read
     pending: list[_Pending] = field(default_factory=list)
+    embedding: list[_Step] = field(default_factory=list)
 
     def paths(self) -> list[Path]:
-        return [p.path for p in self.pending] + self.files[self.position + 1 :]
+        embedding = [p.path for step in self.embedding for p in step.files]
+        return embedding + [p.path for p in self.pending] + self.files[self.position + 1 :]
+
+
+class _Precomputed(Embeddings):
+    """The vectors of a step computed ahead of its write, for ``index()``; any text not
+    among them (none, as index() writes exactly the step's new chunks) is embedded here."""
+
+    def __init__(self, vectors: _Vectors, embedder: Embeddings) -> None:
+        self.vectors = vectors
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.vectors]
+        if missing:
+            self.vectors.update(zip(missing, self.embedder.embed_documents(missing), strict=True))
+        return [self.vectors[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_query(text)
 
 
 def _step_bytes(documents: Sequence[Document]) -> int:
@@ -158,7 +199,8 @@ class Indexer:
     chunk_overlap: int = 40
     max_file_bytes: int = 20 * 1024 * 1024
     # Chunks embedded and written per step: each step's files are then reported done,
-    # and an interrupted ingest loses at most one step's embedding work.
+    # and an interrupted ingest loses at most two steps' embedding work (the step being
+    # written and the next one, embedded meanwhile).
     batch_chunks: int = 512
     _record_manager: SQLRecordManager | None = field(default=None, init=False, repr=False)
 
@@ -438,12 +480,19 @@ class Indexer:
         progress: Progress | None = None,
         date: str | None = None,
         outlet: str | None = None,
+        chunk_progress: ChunkProgress | None = None,
     ) -> SyncReport:
         """Ingest files and folders; with ``prune``, drop articles whose files are gone.
 
         ``prune_within`` limits the pruning to articles at or under those paths (a
         watched folder drops only its own vanished articles, never other ones).
         ``date`` (ISO) and ``outlet`` override what every file of this run says.
+        ``progress`` hears of each file once its step is written; ``chunk_progress`` of
+        the chunks embedded, as they are.
+
+        A step is embedded in a background thread while this one reads and chunks the
+        next step's files and writes the step before it, so the encoder is kept busy;
+        steps are still written one at a time and in order, exactly as without it.
         """
         started = time.perf_counter()
         files, problems = find_files(paths)
@@ -452,10 +501,23 @@ class Indexer:
         embedded = 0
         deleted_chunks = 0
         remaining = _Remaining(files)
-        with self.locked(), self._reading_records(), self._stopping_when_full(remaining):
+        with (
+            self.locked(),
+            self._reading_records(),
+            self._stopping_when_full(remaining),
+            self._encoding_thread() as encode,
+        ):
             manager = self.record_manager
-            store = self.store.langchain(self.embedder)
             pending = remaining.pending
+            chunks_found = 0
+            chunks_encoded = 0
+
+            def encoded(count: int) -> None:  # in the encoding thread
+                nonlocal chunks_encoded
+                chunks_encoded += count
+                if chunk_progress is not None:
+                    chunk_progress(chunks_encoded, chunks_found)
+
             ingested_at = datetime.now(UTC).isoformat(timespec="seconds")
 
             def report(result: FileResult) -> None:
@@ -472,30 +534,46 @@ class Indexer:
             orphans = self._orphans()
             stories = self._stories()
 
-            def flush() -> None:
+            def write(step: _Step) -> None:
                 nonlocal embedded
-                docs = [d for p in pending for d in p.documents]
+                docs = [d for p in step.files for d in p.documents]
+                vectors = step.vectors.result()  # the encoder's error, if any, is raised here
                 if docs:  # before anything of this step is written
                     self._check_space(docs, remaining)
                 self._save_stories(stories)  # before the chunks that carry their story ids
-                for p in pending:
+                for p in step.files:
                     self._drop_untracked(p.documents)
                 if docs:
                     outcome = index(
                         docs,
                         manager,
-                        store,
+                        self.store.langchain(_Precomputed(vectors, self.embedder)),
                         cleanup="incremental",
                         source_id_key=SOURCE_ID,
                         key_encoder=self._document_id,
                         batch_size=len(docs),
                     )
                     embedded += outcome["num_added"] + outcome["num_updated"]
-                for p in pending:
+                for p in step.files:
                     report(
                         FileResult(str(p.path), p.status, chunks=len(p.documents), note=p.note)  # type: ignore[arg-type]
                     )
-                pending.clear()
+
+            def flush(*, last: bool = False) -> None:
+                """Start embedding the gathered step, then write the steps before it (all of
+                them when ``last``) while it is embedded."""
+                nonlocal chunks_found
+                if pending:
+                    texts = list(
+                        dict.fromkeys(d.page_content for p in pending for d in p.documents)
+                    )
+                    chunks_found += len(texts)
+                    vectors = encode(texts, encoded)
+                    remaining.embedding.append(_Step(list(pending), vectors))
+                    pending.clear()
+                while len(remaining.embedding) > (0 if last else 1):
+                    write(remaining.embedding[0])
+                    del remaining.embedding[0]  # written: no longer remaining
 
             unchecked: list[_Pending] = []  # recorded as complete; are the chunks in Chroma?
 
@@ -562,7 +640,7 @@ class Indexer:
                     flush()
             remaining.position = len(files)
             check_unchanged()
-            flush()
+            flush(last=True)
             self._save_stories(stories)  # signatures of unchanged articles that had none
 
             if prune:
@@ -577,6 +655,43 @@ class Indexer:
             chunks_deleted=deleted_chunks,
             seconds=time.perf_counter() - started,
         )
+
+    @contextmanager
+    def _encoding_thread(self) -> Iterator[_Submit]:
+        """The thread that embeds steps: yields ``submit(texts, encoded)`` -> the future vectors.
+
+        On leaving (an error, Ctrl-C), steps not started are dropped and the one being
+        embedded stops after its current encoder batch, so nothing outlives the lock.
+        """
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dossier-encode")
+        stop = threading.Event()
+
+        def submit(texts: list[str], encoded: Callable[[int], None]) -> Future[_Vectors]:
+            # The caller's context goes along: a web app's progress bar lives in it.
+            context = contextvars.copy_context()
+            return executor.submit(context.run, self._encode, texts, encoded, stop)
+
+        try:
+            yield submit
+        finally:
+            stop.set()
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _encode(
+        self, texts: list[str], encoded: Callable[[int], None], stop: threading.Event
+    ) -> _Vectors:
+        """Vectors of ``texts`` (text -> vector), one encoder batch at a time so that
+        ``encoded`` hears of each batch; texts of similar length go together (less padding)."""
+        by_length = sorted(texts, key=len)
+        vectors: _Vectors = {}
+        size = self.embedder.batch_size
+        for start in range(0, len(by_length), size):
+            if stop.is_set():
+                raise CancelledError("the ingest stopped")
+            batch = by_length[start : start + size]
+            vectors.update(zip(batch, self.embedder.encode(batch).tolist(), strict=True))
+            encoded(len(batch))
+        return vectors
 
     def _orphans(self) -> dict[str, list[str]]:
         """content_hash -> stored articles with that content whose files no longer exist."""

@@ -68,3 +68,25 @@ def test_reader_section_scores_and_reports(tmp_path: Path):
     assert "| Dossier: ranker + reader (default) | 0.800 | 0.500 |" in text
     assert "refusal.png" in text and "short-answer F1 >= 0.75" in text
     assert (tmp_path / "refusal.png") in report.plots(results, tmp_path)
+
+
+def test_scale_smoke_run_measures_every_column_and_writes_its_report(tmp_path: Path):
+    from benchmarks import scale
+
+    scale.main(["--smoke", "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "scale.json").read_text())
+    (size,) = saved["scale"]["sizes"]
+    assert size["chunks"] == 300 and size["inserted"] == 300 - saved["scale"]["base_chunks"]
+    assert size["insert_chunks_per_s"] > 0 and size["disk_kb_per_chunk"] > 0
+    assert size["retrieve"]["n"] > 0 and size["answer"]["n"] > 0
+    assert size["answering_rss_mb"] > 100  # the models are loaded
+    assert size["cold_ask_seconds"] > 0
+    assert 0 < size["ui"]["listening_seconds"] < size["ui"]["first_answer_seconds"]
+    # The real article files a second time: all found unchanged, nothing embedded.
+    assert size["reingest_unchanged"]["files"] == saved["scale"]["articles"] == 10
+    assert size["reingest_unchanged"]["chunks_embedded"] == 0
+    assert size["reingest_unchanged"]["chunks_after"] == 300  # no filler taken for a moved file
+    text = (tmp_path / "scale.md").read_text()
+    assert "| 300 |" in text and "warm full answer p50 <= 50 ms at 100k chunks" in text
+    for plot in ("scale-latency.png", "scale-cold-start.png"):
+        assert (tmp_path / plot).read_bytes()[:4] == b"\x89PNG"

@@ -47,7 +47,7 @@ def ingest_process(data_dir: Path, folder: Path, batch: int = 512) -> subprocess
 
 
 class ProgressReader:
-    """Follows an ingest's progress bar (``done/total`` on stderr) in a thread."""
+    """Follows an ingest's progress bar (``done/total files`` on stderr) in a thread."""
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.text = ""
@@ -62,7 +62,7 @@ class ProgressReader:
 
     @property
     def done(self) -> int:
-        counts = re.findall(r"(\d+)/(\d+)", self.text)
+        counts = re.findall(r"(\d+)/(\d+) files", self.text)  # files written, not chunks
         return int(counts[-1][0]) if counts else -1
 
 

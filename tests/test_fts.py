@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vectorstore.fts import KeywordStore, search_words
+from vectorstore.fts import MATCH_BUDGET, KeywordStore, search_words
 
 CHUNKS = [
     ("kidal-2022", "Rebels hold Kidal after the army withdrew from the town.", 20220714),
@@ -111,3 +111,27 @@ def test_another_process_sees_writes_without_reopening(tmp_path: Path, index: Ke
     assert process.exitcode == 0
     assert list(index.search("Timbuktu", 5)) == ["other"]
     assert len(index) == 5
+
+
+def test_a_big_collection_matches_its_rarest_words_and_scores_with_all(tmp_path: Path) -> None:
+    # "minister" is in more chunks than MATCH_BUDGET: ranking all of them would cost time
+    # linear in the collection, so only the rarer "kidal" picks candidates, and
+    # "minister" still adds to their scores.
+    chunks = [
+        (f"filler-{i}", f"The minister opened school number {i} today.", 0)
+        for i in range(MATCH_BUDGET + 100)
+    ]
+    chunks += [
+        ("kidal-minister", "The minister met the rebels in Kidal.", 0),
+        ("kidal", "Kidal rebels met at the market.", 0),
+    ]
+    index = KeywordStore(tmp_path / "big.sqlite")
+    index.add(chunks)
+    found = index.search("minister Kidal", 5)
+    assert set(found) == {"kidal-minister", "kidal"}  # no chunk with "minister" only
+    expected = _bm25("minister Kidal", chunks)
+    assert found == pytest.approx({chunk_id: expected[chunk_id] for chunk_id in found})
+    assert found["kidal-minister"] > _bm25("Kidal", chunks)["kidal-minister"]
+    # Asked for by id, a chunk with only the common word is still scored.
+    also = index.search("minister Kidal", 5, also=["filler-7"])
+    assert also["filler-7"] == pytest.approx(expected["filler-7"]) and also["filler-7"] > 0

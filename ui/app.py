@@ -298,8 +298,18 @@ def add_articles(
         if progress is not None:
             progress((done, total), desc=f"{result.status}: {Path(result.path).name}")
 
+    def embedded(done: int, total: int) -> None:  # moves while a step is embedded
+        if progress is not None:
+            progress((done, total), desc="chunks embedded", unit="chunks")
+
     try:
-        report = bot.add_uploads([(Path(f).name, f) for f in files], step, date=date, outlet=outlet)
+        report = bot.add_uploads(
+            [(Path(f).name, f) for f in files],
+            step,
+            date=date,
+            outlet=outlet,
+            chunk_progress=embedded,
+        )
     except DossierError as exc:
         raise gr.Error(str(exc)) from None
     finally:

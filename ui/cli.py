@@ -382,23 +382,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _ingest(bot: Assistant, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    # One bar, over chunks embedded: it moves while a step is embedded (its total grows as
+    # files are read), so a long ingest never looks stalled; the files written so far and
+    # the last one's result stand beside it. One bar, because two stacked bars move the
+    # cursor with escape codes, and the output must stay plain text.
     bar: list[tqdm] = []
+    files = [""]
 
-    def progress(result: Any, done: int, total: int) -> None:
+    def shown() -> tqdm:
         if not bar:
             bar.append(
-                tqdm(total=total, unit="file", desc="ingest", file=sys.stderr, dynamic_ncols=True)
+                tqdm(total=0, unit="chunk", desc="ingest", file=sys.stderr, dynamic_ncols=True)
             )
-        if result.status != "deleted":
-            bar[0].update(1)
-        bar[0].set_postfix_str(f"{result.status}: {_safe(result.path)[-40:]}", refresh=False)
+        return bar[0]
+
+    def progress(result: Any, done: int, total: int) -> None:
+        files[0] = f"{done}/{total} files, {result.status}: {_safe(result.path)[-40:]}"
+        shown().set_postfix_str(files[0], refresh=True)
+
+    def chunk_progress(done: int, total: int) -> None:  # from the ingest's encoding thread
+        counting = shown()
+        counting.total = total
+        counting.update(done - counting.n)
 
     print("Loading the embedding model and the store...", file=sys.stderr)
     report = bot.ingest(
-        args.paths, prune=args.prune, progress=progress, date=args.date, outlet=args.outlet
+        args.paths,
+        prune=args.prune,
+        progress=progress,
+        date=args.date,
+        outlet=args.outlet,
+        chunk_progress=chunk_progress,
     )
-    if bar:
-        bar[0].close()
+    for counting in bar:
+        counting.close()
     if args.json:
         _print_json(report.to_dict())
     else:

@@ -6,7 +6,8 @@ a store is never queried with vectors from a different model, and a generation
 counter that every write bumps, so other components (other processes' keyword
 indexes, caches) can tell cheaply that the contents changed.
 
-The keyword index (``vectorstore/fts.py``, SQLite FTS5) is written here, in the
+The keyword index (``vectorstore/fts.py``, SQLite FTS5, or ``vectorstore/pg_keywords.py``
+in PostgreSQL when the records live there) is written here, in the
 same step as Chroma, so every write path (ingest, delete, moves, repairs) keeps
 the two in step: chunks enter the keyword index before Chroma and leave it after
 Chroma, so after a crash it holds at most extra chunks, never fewer, and
@@ -33,11 +34,13 @@ from langchain_core.vectorstores import VectorStore
 from core.errors import ConfigError, DiskFull, NoDataDirectory, NotWritable, StoreUnavailable
 from vectorstore.fts import KeywordStore
 from vectorstore.metadata import DAY
+from vectorstore.pg_keywords import AnyKeywordStore, PgKeywordStore
 
 if TYPE_CHECKING:
     import chromadb
 
 logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
+log = logging.getLogger(__name__)
 
 MODEL_KEY = "dossier_embedding_model"
 REBUILD = (
@@ -58,6 +61,9 @@ class StoredChunk:
     text: str
     metadata: dict[str, Any]
     distance: float = 0.0
+
+
+GET_PAGE = 5000  # chunks per Chroma read (see ChunkStore.get)
 
 
 class ChunkStore:
@@ -83,6 +89,7 @@ class ChunkStore:
         embedding_model: str = "",
         timeout: float = 5.0,
         keyword_path: Path | None = None,
+        keyword_url: str | None = None,
     ) -> None:
         if (persist_dir is None) == (url is None):
             raise ConfigError(
@@ -96,13 +103,15 @@ class ChunkStore:
         self.timeout = timeout
         # None: an in-memory keyword index, filled from Chroma on first retrieval.
         self.keyword_path = keyword_path
+        # A PostgreSQL URL: the index lives there, shared by every process (keyword_path unused).
+        self.keyword_url = keyword_url
         self._client: chromadb.ClientAPI | None = None
         self._collection: chromadb.Collection | None = None
-        self._keywords: KeywordStore | None = None
+        self._keywords: AnyKeywordStore | None = None
         self._lock = threading.Lock()
 
     @property
-    def keywords(self) -> KeywordStore:
+    def keywords(self) -> AnyKeywordStore:
         """The keyword index of this collection's chunks (opened on first use)."""
         if self._keywords is None:
             with self._lock:
@@ -110,9 +119,11 @@ class ChunkStore:
                     self._keywords = self._open_keywords()
         return self._keywords
 
-    def _open_keywords(self) -> KeywordStore:
+    def _open_keywords(self) -> AnyKeywordStore:
         import sqlite3
 
+        if self.keyword_url is not None:
+            return PgKeywordStore(self.keyword_url, space=self.collection_name)
         path = self.keyword_path
         if path is not None and not path.parent.is_dir():
             # Reading from a Chroma server with no data directory here (reading makes none):
@@ -305,6 +316,26 @@ class ChunkStore:
     ) -> list[StoredChunk]:
         """Chunks by ``ids`` and/or filters: ``where`` on metadata, ``where_document`` on the
         text (Chroma's ``$contains`` / ``$regex`` operators)."""
+        # Chroma reads a result's metadata with one SQL variable per chunk, and past
+        # SQLite's 32,766 it fails ("too many SQL variables"): asking for every article's
+        # first chunk did at about 130k chunks. Without a limit, results come in pages.
+        if limit is None and ids is not None and len(ids) > GET_PAGE:
+            return [
+                chunk
+                for start in range(0, len(ids), GET_PAGE)
+                for chunk in self.get(
+                    ids[start : start + GET_PAGE], where, include_text, None, None, where_document
+                )
+            ]
+        if limit is None and ids is None:
+            found: list[StoredChunk] = []
+            start = offset or 0
+            while page := self.get(None, where, include_text, GET_PAGE, start, where_document):
+                found += page
+                start += len(page)
+                if len(page) < GET_PAGE:
+                    break
+            return found
         include = ["metadatas", "documents"] if include_text else ["metadatas"]
         kwargs: dict[str, Any] = {
             "include": include,
@@ -376,6 +407,22 @@ class ChunkStore:
             return
         self._call("delete", ids=list(ids))
         self.keywords.delete(list(ids))
+
+    def catch_up_keywords(self, generation: int) -> None:
+        """Bring the keyword index in step with Chroma at ``generation`` (see ``sync_keywords``),
+        for a reader: a write it cannot make (a full disk, a read-only copy) is logged and
+        the index used as it is (extra chunks are never answered from: they are not in
+        Chroma; missing ones are still found by the dense search)."""
+        keywords = self.keywords
+        try:
+            in_step = keywords.in_step_at()
+            self.sync_keywords(full=in_step != generation)
+            if in_step != generation:
+                keywords.mark_in_step(generation)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # sqlite3 or psycopg: the write failed, the reading goes on
+            log.warning("the keyword index could not be brought up to date: %s", exc)
 
     def sync_keywords(self, *, full: bool = False) -> int:
         """Make the keyword index hold exactly Chroma's chunks; returns how many it changed.

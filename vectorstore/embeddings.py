@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +27,8 @@ from vectorstore.onnx_backend import OnnxEncoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
 
 PACKAGED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 _MODELS: dict[tuple[str, str], SentenceTransformer] = {}
@@ -55,11 +59,31 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+def resolve_device(device: str | None) -> str:
+    """``device`` as PyTorch names it: "auto" is cuda when PyTorch sees a GPU, else cpu.
+
+    Without an NVIDIA driver (no ``nvidia-smi``, no ``/proc/driver/nvidia``) "auto" is
+    cpu at once: importing torch to ask takes seconds, and the default ONNX backend
+    needs no torch at all.
+    """
+    if device is None or device == "cpu":
+        return "cpu"
+    if device != "auto":
+        return device
+    if shutil.which("nvidia-smi") is None and not Path("/proc/driver/nvidia/version").exists():
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 class Embedder(Embeddings):
     """Embeds texts with a sentence-transformers model; LangChain ``Embeddings`` too.
 
     Construction is cheap: the model loads on first use and is shared by every
-    Embedder of the same model in the process.
+    Embedder of the same model in the process. ``device`` is cpu, cuda, cuda:N, mps
+    or auto (see ``resolve_device``); the ONNX export runs on the CPU only, so off
+    the CPU the "onnx" backend runs as "torch", which gives the same vectors.
 
     Example:
         >>> e = Embedder()
@@ -86,8 +110,14 @@ class Embedder(Embeddings):
                 f"choose one of: {', '.join(EMBEDDING_BACKENDS)}"
             )
         self.name = model
-        self.device = device or "cpu"
+        self.device = resolve_device(device)
         self.batch_size = batch_size
+        if self.device != "cpu" and backend == "onnx":
+            backend = "torch"
+        elif self.device != "cpu" and backend == "onnx-int8":
+            # Its vectors are its own (a collection records them as such): kept, on the CPU.
+            log.warning("the onnx-int8 backend runs on the CPU only; %s is not used", self.device)
+            self.device = "cpu"
         self.backend = backend
         # Where the ONNX export is kept (see onnx_backend); the entry points pass the setting.
         self.cache_dir = cache_dir or Path.home() / ".cache" / "dossier"
@@ -111,6 +141,15 @@ class Embedder(Embeddings):
         transformers_logging.disable_progress_bar()
 
         path = resolve_model_path(self.name)
+        if self.device.startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ModelUnavailable(
+                    f"DOSSIER_DEVICE={self.device} but PyTorch {torch.__version__} sees no CUDA "
+                    "GPU (a CPU-only build, or no driver); set DOSSIER_DEVICE=auto or cpu, or "
+                    "install a CUDA build of torch"
+                )
         try:
             return SentenceTransformer(
                 path,

@@ -18,6 +18,15 @@ collection (a first user's few articles, most chunks naming the story's
 subject) throws the subject away. The candidates are ``CANDIDATES`` times the
 number asked for, and every match when a collection has fewer.
 
+The candidates are picked by the query's rarest words only, as many as together
+occur in at most ``MATCH_BUDGET`` chunks (the rarest always): FTS5 ranks every
+chunk that holds any word it is given, and a common word ("said", "year") is in a
+third of a big collection, so matching every word cost time linear in the
+collection (75 ms at 136k chunks, most of a retrieval). All the query's words
+still score the candidates; a chunk holding only common words scores too low to
+be among the best. Where all the words together occur in fewer chunks (any
+collection under ``MATCH_BUDGET`` chunks) every word is matched, as before.
+
 Example:
     >>> index = KeywordStore(":memory:")
     >>> index.add([("a", "Kidal is held by rebels", 20220714), ("b", "Gao and Menaka", 0)])
@@ -57,6 +66,7 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 K1, B = 1.2, 0.75
 CANDIDATES = 3  # FTS5 candidates per result asked for, scored again (see above)
+MATCH_BUDGET = 20_000  # chunks the matched words may occur in together (see above)
 # SQLite caps the number of bound parameters in one statement.
 _BATCH = 500
 
@@ -70,7 +80,10 @@ class KeywordStore:
     """The chunks' search words in an FTS5 table, with each chunk's day for date ranges.
 
     One connection per thread (sqlite3 connections are not shared across
-    threads); WAL mode lets other processes read while one ingest writes.
+    threads). SQLite's default rollback journal, not WAL: a write that fails on a full
+    disk rolls back and gives its space back (a WAL file keeps what it grew to, and a
+    disk left at 0 bytes cannot even open Chroma to answer). Writes are short
+    transactions, and readers wait for them (``timeout``).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -88,7 +101,7 @@ class KeywordStore:
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA journal_mode=DELETE")  # see the class docstring
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
         return db
@@ -224,7 +237,7 @@ class KeywordStore:
         found: dict[str, float] = {}
         if terms and n > 0:
             sql = _CHUNK_WORDS + " WHERE chunk_words MATCH ?"
-            params: list[object] = [" OR ".join(f'"{t}"' for t in terms)]
+            params: list[object] = [" OR ".join(f'"{t}"' for t in self._rarest(terms))]
             if days is not None:
                 sql += " AND chunk.day BETWEEN ? AND ?"
                 params += [max(days[0], 1), days[1]]
@@ -240,6 +253,28 @@ class KeywordStore:
         for chunk_id in wanted:  # unknown ids
             found.setdefault(chunk_id, 0.0)
         return found
+
+    def _rarest(self, terms: Counter[str]) -> list[str]:
+        """The rarest of ``terms`` that occur in at most ``MATCH_BUDGET`` chunks together
+        (the rarest always; all of them when none is stored, and FTS5 then finds nothing)."""
+        if len(self) <= MATCH_BUDGET:  # no word can be in more chunks: match them all
+            return list(terms)
+        db = self._connection()
+        counts: dict[str, int] = {}
+        for term in terms:
+            row = db.execute("SELECT doc FROM chunk_terms WHERE term = ?", (term,)).fetchone()
+            if row is not None:
+                counts[term] = int(row[0])
+        if not counts:
+            return list(terms)
+        chosen: list[str] = []
+        total = 0
+        for term in sorted(counts, key=counts.__getitem__):
+            if chosen and total + counts[term] > MATCH_BUDGET:
+                break
+            chosen.append(term)
+            total += counts[term]
+        return chosen
 
     def _bm25(self, terms: Counter[str], rows: Iterable[tuple[str, int, str]]) -> dict[str, float]:
         """Okapi BM25 (Lucene's idf) of each (id, length, words) row for the query ``terms``."""
