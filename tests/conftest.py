@@ -168,3 +168,44 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     }
     with running_app(tmp_path_factory.mktemp("app"), env=dead_llm) as running:
         yield running
+
+
+# -- the real browser (headless Debian Chromium, driven by Playwright) ------------------------
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """Chromium for one test module; with CI set, a missing Chromium fails instead of skipping."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: .ci/run installs Debian's chromium")
+        pytest.skip("no Chromium here: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@contextmanager
+def app_page(browser, url: str, height: int = 1000, timeout_ms: int = 60_000) -> Iterator:
+    """A page on the web app at ``url``, 1280 px wide, loaded; fails on any script error."""
+    page = browser.new_page(viewport={"width": 1280, "height": height})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    page.wait_for_selector("#question textarea", timeout=timeout_ms)
+    yield page
+    page.close()
+    assert not errors, errors

@@ -8,7 +8,7 @@ import pytest
 from gradio_client import Client
 
 from tests.conftest import RunningApp
-from tests.test_browser import browser, page, wait_for_text  # noqa: F401 (fixtures)
+from tests.test_browser import page, wait_for_text  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 

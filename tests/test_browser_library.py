@@ -6,8 +6,6 @@ up as a watcher ingests them; ``dossier ingest`` from another process shows too.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,18 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GSIM, MIA, ROOT, RunningApp, running_app
+from tests.conftest import GSIM, MIA, ROOT, RunningApp, app_page, running_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 60_000
 
 # Header cells of the library table whose text does not fit (scrolled or cut off).
@@ -50,34 +40,13 @@ def watched_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runn
         yield running, inbox
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser tests: .ci/run installs Debian's chromium")
-        pytest.skip("no Chromium here: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser, watched_app) -> Iterator:
     app, _ = watched_app
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(app.url)
-    page.wait_for_selector("#question textarea", timeout=TIMEOUT_MS)
-    page.get_by_role("tab", name="Library").click()
-    wait_for_text(page, "#articles", MIA)
-    yield page
-    page.close()
-    assert not errors, errors
+    with app_page(browser, app.url, height=800, timeout_ms=TIMEOUT_MS) as page:
+        page.get_by_role("tab", name="Library").click()
+        wait_for_text(page, "#articles", MIA)
+        yield page
 
 
 def wait_for_text(page, selector: str, text: str, present: bool = True) -> None:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningApp, running_app
+from tests.conftest import RunningApp, app_page, running_app
 from tests.corpus import write_dated_corpus
-from tests.test_browser import CHROMIUM_FLAGS
 
 DONE = (
     "#chat .dossier-answer.dossier-final, #chat .dossier-answer.dossier-refused, "
@@ -30,31 +26,10 @@ def dated_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser tests: .ci/run installs Debian's chromium")
-        pytest.skip("no Chromium here: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser, dated_app: RunningApp) -> Iterator:
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(dated_app.url)
-    page.wait_for_selector("#question textarea", timeout=60_000)
-    yield page
-    page.close()
-    assert not errors, errors
+    with app_page(browser, dated_app.url) as opened:
+        yield opened
 
 
 def ask(page, question: str):
