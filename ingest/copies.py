@@ -40,6 +40,7 @@ new process groups new copies with those stored before.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -203,27 +204,22 @@ class StoryGroups:
 
 # -- persistence: a table in the record manager's database ------------------------------
 
-_TABLE: list[sqlalchemy.Table] = []
 
-
+@functools.cache  # one Table object per process: SQLAlchemy keys its metadata on it
 def story_table() -> sqlalchemy.Table:
     """One row per stored article: its story and the MinHash signature of its body."""
     import sqlalchemy
 
-    if not _TABLE:
-        _TABLE.append(
-            sqlalchemy.Table(
-                STORY_TABLE,
-                sqlalchemy.MetaData(),
-                sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
-                sqlalchemy.Column("source_id", sqlalchemy.String(4096), primary_key=True),
-                sqlalchemy.Column("story_id", sqlalchemy.String(4200), nullable=False),
-                sqlalchemy.Column("content_hash", sqlalchemy.String(128), nullable=False),
-                sqlalchemy.Column("signature", sqlalchemy.LargeBinary, nullable=False),
-                sqlalchemy.Column("shingles", sqlalchemy.Integer, nullable=False),
-            )
-        )
-    return _TABLE[0]
+    return sqlalchemy.Table(
+        STORY_TABLE,
+        sqlalchemy.MetaData(),
+        sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
+        sqlalchemy.Column("source_id", sqlalchemy.String(4096), primary_key=True),
+        sqlalchemy.Column("story_id", sqlalchemy.String(4200), nullable=False),
+        sqlalchemy.Column("content_hash", sqlalchemy.String(128), nullable=False),
+        sqlalchemy.Column("signature", sqlalchemy.LargeBinary, nullable=False),
+        sqlalchemy.Column("shingles", sqlalchemy.Integer, nullable=False),
+    )
 
 
 def load_groups(engine: sqlalchemy.Engine, namespace: str) -> StoryGroups:

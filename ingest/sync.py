@@ -31,6 +31,7 @@ so a re-run after a crash finishes the move.
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import json
 import logging
@@ -926,40 +927,30 @@ def _by_name(info: SourceInfo) -> tuple[str, str]:
     return ((info.outlet or info.source).lower(), info.source_id)
 
 
-_TABLE: list[sqlalchemy.Table] = []
-_OVERRIDES: list[sqlalchemy.Table] = []
-
-
+@functools.cache  # one Table object per process: SQLAlchemy keys its metadata on it
 def _override_table() -> sqlalchemy.Table:
     """The date and outlet given at ingest (``--date``/``--outlet``, the upload form), per file."""
     import sqlalchemy
 
-    if not _OVERRIDES:
-        _OVERRIDES.append(
-            sqlalchemy.Table(
-                OVERRIDES,
-                sqlalchemy.MetaData(),
-                sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
-                sqlalchemy.Column("source_id", sqlalchemy.String(4096), primary_key=True),
-                sqlalchemy.Column("date", sqlalchemy.String(10), nullable=True),
-                sqlalchemy.Column("outlet", sqlalchemy.String(200), nullable=True),
-            )
-        )
-    return _OVERRIDES[0]
+    return sqlalchemy.Table(
+        OVERRIDES,
+        sqlalchemy.MetaData(),
+        sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
+        sqlalchemy.Column("source_id", sqlalchemy.String(4096), primary_key=True),
+        sqlalchemy.Column("date", sqlalchemy.String(10), nullable=True),
+        sqlalchemy.Column("outlet", sqlalchemy.String(200), nullable=True),
+    )
 
 
+@functools.cache
 def _tombstone_table() -> sqlalchemy.Table:
     """The tombstones: one row per article whose delete has started and not finished."""
     import sqlalchemy
 
-    if not _TABLE:
-        _TABLE.append(
-            sqlalchemy.Table(
-                TOMBSTONES,
-                sqlalchemy.MetaData(),
-                sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
-                sqlalchemy.Column("source_id", sqlalchemy.String(4096), primary_key=True),
-                sqlalchemy.Column("requested_at", sqlalchemy.String(64), nullable=False),
-            )
-        )
-    return _TABLE[0]
+    return sqlalchemy.Table(
+        TOMBSTONES,
+        sqlalchemy.MetaData(),
+        sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
+        sqlalchemy.Column("source_id", sqlalchemy.String(4096), primary_key=True),
+        sqlalchemy.Column("requested_at", sqlalchemy.String(64), nullable=False),
+    )

@@ -215,8 +215,7 @@ class KeywordStore:
         return 0.0 if row is None else _idf(len(self), row[0])
 
     def max_idf(self) -> float:
-        n = len(self)
-        return math.log1p((n + 0.5) / 1.5) if n else 0.0
+        return _max_idf(len(self))
 
     def search(
         self,
@@ -300,6 +299,11 @@ _CHUNK_WORDS = (
     "SELECT chunk.id, chunk.length, chunk_words.words FROM chunk_words "
     "JOIN chunk ON chunk.rowid = chunk_words.rowid"
 )
+
+
+def _max_idf(chunks: int) -> float:
+    """What a word no chunk holds is weighed as: a little above a word in one chunk."""
+    return math.log1p((chunks + 0.5) / 1.5) if chunks else 0.0
 
 
 def _idf(chunks: int, containing: int) -> float:

@@ -28,14 +28,13 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.errors import StoreUnavailable
-from vectorstore.fts import K1, B, KeywordStore, _idf, search_words
+from vectorstore.fts import K1, B, KeywordStore, _idf, _max_idf, search_words
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -302,8 +301,7 @@ class PgKeywordStore:
         return 0.0 if containing is None else _idf(len(self), containing)
 
     def max_idf(self) -> float:
-        n = len(self)
-        return math.log1p((n + 0.5) / 1.5) if n else 0.0
+        return _max_idf(len(self))
 
     def search(
         self,
