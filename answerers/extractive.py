@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from answerers.grounding import Grounding
 from answerers.ranker import Candidate, Ranker, candidates
 from answerers.reader import Reader
+from answerers.yesno import held, is_polar, verdict
 from core.dates import dates_in
 from core.stream import AnswerStream
 from core.timescope import time_scope
@@ -33,6 +34,11 @@ _LIST_QUESTION = re.compile(
     r"|^\W*(list|name)\b",
     re.I,
 )
+
+
+# A yes/no question no sentence settles: the closest sentence is quoted if it holds this
+# share of the question's words; with less, the articles do not answer it.
+CLOSE = 0.5
 
 
 class ExtractiveAnswerer:
@@ -55,6 +61,7 @@ class ExtractiveAnswerer:
         *,
         passages_read: int = 3,
         articles_listed: int = 4,
+        polar_considered: int = 5,
     ) -> None:
         if passages_read < 1:
             raise ValueError(f"passages_read must be positive, got {passages_read}")
@@ -63,6 +70,7 @@ class ExtractiveAnswerer:
         self.ranker = ranker
         self.passages_read = passages_read
         self.articles_listed = articles_listed
+        self.polar_considered = polar_considered
 
     def condense(self, question: str, history: Sequence[Message]) -> str | None:
         return None  # no model to rewrite with: the service folds in the previous question
@@ -102,6 +110,49 @@ class ExtractiveAnswerer:
                 chosen.append(ranked[0][1])
         return chosen
 
+    def _yes_or_no(
+        self,
+        question: str,
+        ranked: list[tuple[float, Candidate]],
+        passages: Sequence[Passage],
+        *,
+        recent: bool,
+    ) -> Answer:
+        """ "Yes"/"No" with the sentence that settles it, from the likeliest few.
+
+        The ranker learnt from questions whose answer is a span, and a yes/no question
+        has none, so its threshold does not decide here: ``verdict`` settles a question
+        only from a sentence that holds all of the question's words. Asked for the
+        latest, the newest article that settles it answers. When none settles it, the
+        likeliest sentence that holds at least half of its words is quoted as the
+        closest the articles come; with none, the articles do not answer.
+        """
+        considered = [c for _, c in ranked[: self.polar_considered]]
+        settling = [(c, v) for c in considered if (v := verdict(question, c.sentence.text))]
+        if settling:
+            candidate, settled = (
+                max(settling, key=lambda cv: cv[0].sentence.passage.date or "")
+                if recent
+                else settling[0]
+            )
+            lead: str = settled.capitalize()
+        else:
+            close = [c for c in considered if held(question, c.sentence.text) >= CLOSE]
+            if not close:
+                return Answer.refusal(question, passages, mode=self.mode)
+            candidate, settled = close[0], None
+            lead = "The articles do not say yes or no; the closest they come"
+        s = candidate.sentence
+        citation = Citation.of(1, s.passage, s.start, s.end, s.score)
+        return Answer.cited(
+            question,
+            [f"{lead}: {s.text} [1]" if settled is None else f"{lead} — {s.text} [1]"],
+            [citation],
+            passages,
+            mode=self.mode,
+            verdict=settled,
+        )
+
     def answer(
         self,
         question: str,
@@ -122,6 +173,8 @@ class ExtractiveAnswerer:
         # does one that asks for the latest: the newest answer need not be the best match.
         read = list(passages[: self.passages_read * (2 if listing or recent else 1)])
         ranked = self.rank(query or question, read) if read else []
+        if is_polar(question) and not listing:
+            return self._yes_or_no(question, ranked, passages, recent=recent)
         threshold = self.ranker.threshold
         if not ranked or ranked[0][0] < threshold:
             return Answer.refusal(question, passages, mode=self.mode)

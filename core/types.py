@@ -148,7 +148,8 @@ class Answer:
     when the answer is not what the chosen mode would normally give (e.g. the
     LLM was unreachable and the extractive answer is shown instead). ``spans``
     are the short answers, one per claim, each inside the quote of the citation
-    it names (``span`` is the first). ``as_of`` is set for a time-sensitive question:
+    it names (``span`` is the first); ``verdict`` is "yes" or "no" for a yes/no
+    question the cited sentence settles. ``as_of`` is set for a time-sensitive question:
     the newest cited article's date (the text then opens with "As of DATE").
     """
 
@@ -164,6 +165,8 @@ class Answer:
     # For a time-sensitive question ("Who currently leads ...?", "... in 2022?"): the date
     # of the newest article it cites, the day the answer is known to hold as of.
     as_of: str | None = None
+    # For a yes/no question: "yes" or "no" when the cited sentence settles it, else None.
+    verdict: str | None = None
 
     @property
     def span(self) -> AnswerSpan | None:
@@ -212,6 +215,7 @@ class Answer:
         mode: str,
         unsupported: Sequence[str] = (),
         spans: Sequence[AnswerSpan] = (),
+        verdict: str | None = None,
     ) -> Answer:
         """An answer made of ``parts`` (sentences with their ``[n]`` markers)."""
         return cls(
@@ -222,6 +226,7 @@ class Answer:
             mode=mode,
             unsupported=tuple(unsupported),
             spans=tuple(spans),
+            verdict=verdict,
         )
 
     def to_dict(self) -> dict[str, Any]:

