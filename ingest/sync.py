@@ -227,7 +227,8 @@ class Indexer:
                 if (damage := _damage(exc)) is not None:
                     raise self._damaged(damage) from exc
                 raise StoreUnavailable(
-                    f"cannot open the record manager database {self.record_manager_url} "
+                    "cannot open the record manager database "
+                    f"{_without_password(self.record_manager_url)} "
                     f"({type(exc).__name__}: {exc}); check DOSSIER_RECORD_MANAGER_URL and that "
                     "the database is reachable and writable"
                 ) from exc
@@ -404,12 +405,45 @@ class Indexer:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the data directory's ingest lock (refused at once if another holds it)."""
+        """Hold the ingest lock (refused at once if another holds it).
+
+        The data directory's lock file keeps two ingests on one machine apart. With
+        the records in PostgreSQL, ingest workers on other machines share the
+        collection, so a PostgreSQL advisory lock keyed by the collection is held too:
+        the server frees it if the holder dies, so a killed ingest never blocks the next.
+        """
         lock = self._lock()
         try:
-            yield
+            with self._database_lock():
+                yield
         finally:
             lock.release()
+
+    @contextmanager
+    def _database_lock(self) -> Iterator[None]:
+        if not self.record_manager_url.startswith("postgresql"):
+            yield
+            return
+        import sqlalchemy
+
+        key = advisory_key(self.store.collection_name)
+        with self.record_manager.engine.connect() as connection:  # type: ignore[union-attr]
+            taken = connection.execute(
+                sqlalchemy.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}
+            ).scalar_one()
+            connection.commit()
+            if not taken:
+                raise IngestInProgress(
+                    f"another ingest into collection {self.store.collection_name!r} is running "
+                    f"(it holds PostgreSQL advisory lock {key} in "
+                    f"{_without_password(self.record_manager_url)}, perhaps from another "
+                    "machine); wait for it to finish and run this one again"
+                )
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
 
     def _lock(self) -> Any:
         from filelock import FileLock, Timeout
@@ -954,3 +988,19 @@ def _tombstone_table() -> sqlalchemy.Table:
         sqlalchemy.Column("source_id", sqlalchemy.String(4096), primary_key=True),
         sqlalchemy.Column("requested_at", sqlalchemy.String(64), nullable=False),
     )
+
+
+def advisory_key(collection: str) -> int:
+    """The PostgreSQL advisory lock that one collection's ingests take (a signed 64-bit int)."""
+    digest = hashlib.sha256(f"dossier-ingest/{collection}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _without_password(url: str) -> str:
+    """``url`` fit for an error message: the password, if any, masked."""
+    import sqlalchemy
+
+    try:
+        return sqlalchemy.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "the record manager database"

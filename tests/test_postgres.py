@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from core.errors import StoreUnavailable
+from core.errors import IngestInProgress, StoreUnavailable
+from ingest.sync import advisory_key
 from core.text import split_sentences
 from tests.conftest import GSIM, MIA, SEEDS, free_port
 from tests.pg import pg_url_fixture, postgres_fixture  # noqa: F401  (fixtures)
@@ -54,6 +55,33 @@ def test_records_in_postgresql_ingest_answer_delete_reingest_and_doctor(
     checkup = make_assistant(record_manager_url=pg_url).check()
     assert checkup.ok, checkup.problems
     assert checkup.records == checkup.chunks == bot.store.count()
+
+
+def test_an_ingest_on_another_machine_holds_the_collection_until_it_ends(
+    tmp_path: Path, seed_copy: Path, pg_url: str
+):
+    """Two data directories (two machines: separate lock files) on one PostgreSQL database."""
+    from assistant import Assistant
+
+    # No pool: closing the connection ends the session, as the death of its process would.
+    elsewhere = sqlalchemy.create_engine(pg_url, poolclass=sqlalchemy.pool.NullPool)
+    here = Assistant(data_dir=tmp_path / "here", record_manager_url=pg_url)
+    key = advisory_key(here.settings.collection)
+    try:
+        with elsewhere.connect() as other:
+            assert other.execute(sqlalchemy.text(f"SELECT pg_try_advisory_lock({key})")).scalar()
+            with pytest.raises(IngestInProgress, match="advisory lock"):
+                here.ingest([seed_copy])
+            assert here.store.count() == 0
+        # The other worker's session ended (as when its process is killed): the lock is free.
+        report = here.ingest([seed_copy])
+        assert report.count("added") == 2
+        # And this ingest let go of it when it ended.
+        with elsewhere.connect() as other:
+            assert other.execute(sqlalchemy.text(f"SELECT pg_try_advisory_lock({key})")).scalar()
+            other.execute(sqlalchemy.text(f"SELECT pg_advisory_unlock({key})"))
+    finally:
+        elsewhere.dispose()
 
 
 # -- the keyword index in PostgreSQL scores exactly as the SQLite FTS5 one ----------------

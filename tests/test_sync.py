@@ -286,3 +286,14 @@ def test_a_copy_or_an_edited_copy_is_not_a_move(make_assistant, tmp_path: Path):
     assert report.chunks_embedded > 0
     assert len(_stored_by_source(bot)) == 4  # the old paths still exist: all kept
     assert bot.check().ok
+
+
+def test_a_record_database_that_cannot_be_opened_is_named_without_its_password(tmp_path: Path):
+    from core.errors import StoreUnavailable
+
+    url = "postgresql+psycopg://dossier:secret-word@127.0.0.1:9/records"
+    bot = Assistant(data_dir=tmp_path / "data", record_manager_url=url)
+    with pytest.raises(StoreUnavailable) as refused:
+        bot.ingest([tmp_path])
+    assert "secret-word" not in str(refused.value)
+    assert "dossier:***@127.0.0.1:9/records" in str(refused.value)
