@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     import sqlalchemy
     from langchain_classic.indexes import SQLRecordManager
 
-    from vectorstore.chroma import ChunkStore
+    from vectorstore.chroma import ChunkStore, StoredChunk
     from vectorstore.embeddings import Embedder
 
 log = logging.getLogger(__name__)
@@ -566,8 +566,12 @@ class Indexer:
             for source_id in finished:
                 log.warning("%s: finishing an interrupted delete", source_id)
                 report(FileResult(source_id, "deleted"))
-            orphans = self._orphans()
-            stories = self._stories()
+            # One read of every stored article's first chunk serves both (at archive scale
+            # it is the fixed cost of an ingest that finds nothing new).
+            first_chunks = self.store.get(where={CHUNK_INDEX: 0}, include_text=False)
+            orphans = self._orphans(first_chunks)
+            stories = self._stories(first_chunks)
+            del first_chunks
 
             def write(step: _Step) -> None:
                 nonlocal embedded
@@ -728,10 +732,11 @@ class Indexer:
             encoded(len(batch))
         return vectors
 
-    def _orphans(self) -> dict[str, list[str]]:
+    @staticmethod
+    def _orphans(first_chunks: Sequence[StoredChunk]) -> dict[str, list[str]]:
         """content_hash -> stored articles with that content whose files no longer exist."""
         found: dict[str, list[str]] = {}
-        for chunk in self.store.get(where={CHUNK_INDEX: 0}, include_text=False):
+        for chunk in first_chunks:
             source_id = str(chunk.metadata.get(SOURCE_ID, ""))
             if source_id and not Path(source_id).exists():
                 found.setdefault(str(chunk.metadata.get(CONTENT_HASH, "")), []).append(source_id)
@@ -812,10 +817,10 @@ class Indexer:
     # changing one member never touches another, and a crash leaves nothing to repair.
     # Retrieval returns one member per story (assistant/retrieval.py: one_per_story).
 
-    def _stories(self) -> copies.StoryGroups:
+    def _stories(self, first_chunks: Sequence[StoredChunk]) -> copies.StoryGroups:
         """The stored articles' signatures and story ids, to find each read article's story."""
         stories = copies.load_groups(self._engine(), self.record_manager.namespace)
-        for chunk in self.store.get(where={CHUNK_INDEX: 0}, include_text=False):
+        for chunk in first_chunks:
             m = chunk.metadata
             stories.stored[str(m.get(SOURCE_ID, ""))] = (
                 str(m.get(CONTENT_HASH, "")),
