@@ -36,8 +36,8 @@ _LIST_QUESTION = re.compile(
 )
 
 
-# A yes/no question no sentence settles: the closest sentence is quoted if it holds this
-# share of the question's words; with less, the articles do not answer it.
+# A yes/no question no sentence settles: the closest sentence (one the ranker accepts) is
+# quoted if it holds this share of the question's words; with less, it is refused.
 CLOSE = 0.5
 
 
@@ -65,6 +65,8 @@ class ExtractiveAnswerer:
     ) -> None:
         if passages_read < 1:
             raise ValueError(f"passages_read must be positive, got {passages_read}")
+        if polar_considered < 1:
+            raise ValueError(f"polar_considered must be positive, got {polar_considered}")
         self.grounding = grounding
         self.reader = reader
         self.ranker = ranker
@@ -118,17 +120,16 @@ class ExtractiveAnswerer:
         *,
         recent: bool,
     ) -> Answer:
-        """ "Yes"/"No" with the sentence that settles it, from the likeliest few.
+        """Yes or No with the sentence that settles it, from the likeliest few.
 
-        The ranker learnt from questions whose answer is a span, and a yes/no question
-        has none, so its threshold does not decide here: ``verdict`` settles a question
-        only from a sentence that holds all of the question's words. Asked for the
-        latest, the newest article that settles it answers. When none settles it, the
-        likeliest sentence that holds at least half of its words is quoted as the
-        closest the articles come; with none, the articles do not answer.
+        ``verdict`` settles a question only from a sentence that holds all of the
+        question's words; asked for the latest, the newest article that settles it
+        answers. When none settles it, the likeliest sentence is quoted as the closest
+        the articles come if the ranker accepts it and it holds at least half of the
+        question's words; otherwise the articles do not answer.
         """
-        considered = [c for _, c in ranked[: self.polar_considered]]
-        settling = [(c, v) for c in considered if (v := verdict(question, c.sentence.text))]
+        considered = ranked[: self.polar_considered]
+        settling = [(c, v) for _, c in considered if (v := verdict(question, c.sentence.text))]
         if settling:
             candidate, settled = (
                 max(settling, key=lambda cv: cv[0].sentence.passage.date or "")
@@ -137,7 +138,11 @@ class ExtractiveAnswerer:
             )
             lead: str = settled.capitalize()
         else:
-            close = [c for c in considered if held(question, c.sentence.text) >= CLOSE]
+            close = [
+                c
+                for p, c in considered
+                if p >= self.ranker.threshold and held(question, c.sentence.text) >= CLOSE
+            ]
             if not close:
                 return Answer.refusal(question, passages, mode=self.mode)
             candidate, settled = close[0], None

@@ -1,16 +1,21 @@
-"""Yes/no questions: "Did the MNLA sign the accord?" gets "Yes", "No" or "not said".
+"""Yes/no questions: "Did the MNLA sign the accord?" gets "Yes", "No" or no verdict.
 
 The reader finds spans, and a yes/no question has none to find: its answer is
 whether an evidence sentence says what the question asks. No yes/no training
 data is at hand (SQuAD has none), so this is a rule, kept strict on purpose
 because a wrong "Yes" is worse than an honest "the articles do not say":
 
-- "Yes": the sentence holds every word of the question (by Snowball stem, so
-  "killed" meets "kill"), and both are affirmative or both negative ("Didn't
-  ...?" asked of "... did not ...").
-- "No": the same words, with one side negative; or the question names a number
-  that the sentence gives otherwise ("Did 30 people die?" of "12 people died").
-- Otherwise no verdict: the sentence does not settle the question.
+- The sentence must hold every word of the question (by Snowball stem, so
+  "killed" meets "kill"; stop words and time words such as "currently" aside),
+  and the question must have at least two such words ("Did he resign?" names
+  nobody, so no sentence settles it).
+- "Yes" when both are affirmative or both negative; "No" when one is negative.
+  A negation counts only within three words before a word of the question
+  ("did not seize Kidal"), not elsewhere in the sentence ("seized Kidal without
+  a fight"). A denial ("the army denied ...") settles nothing.
+- "No" also when the question names a number the sentence gives otherwise
+  ("Did 30 people die?" of "12 people died"), its other words all held.
+- Otherwise no verdict.
 
 Example:
     >>> verdict("Did the rebels seize Kidal?", "The rebels seized Kidal in May.")
@@ -23,37 +28,41 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import re
+import threading
 from typing import Literal
 
 import snowballstemmer
 
 Verdict = Literal["yes", "no"]
 
-# Asked with an auxiliary first ("Is ...", "Did ...", "Has ..."), not a choice ("Is it X or Y?").
+# Asked with an auxiliary first ("Is ...", "Did ...", "Has ..."), and neither a choice
+# ("Is it X or Y?") nor a question about something else ("Can you say who leads ...?").
 _POLAR = re.compile(
     r"^\W*(?:and |but |so )?(?:is|are|was|were|am|do|does|did|has|have|had|can|could|will|"
-    r"would|should|shall|may|might|must)(?:n't)?\b",
+    r"would|should|shall|may|might|must)(?:n[’']t)?\b",
     re.I,
 )
-_NEGATION = re.compile(
-    r"\b(?:not|never|no|none|nor|neither|without|denied|denies|deny)\b|n't\b", re.I
-)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*")
+_NOT_POLAR = re.compile(r"\b(?:or|who|whom|whose|what|when|where|why|how|which)\b", re.I)
+_NEGATION = re.compile(r"^(?:not|never|no|none|nor|neither|cannot|\w+n[’']t)$", re.I)
+_DENIAL = re.compile(r"\b(?:denied|denies|deny|denying|rejected|disputed)\b", re.I)
+_WORD = re.compile(r"[A-Za-z][A-Za-z’'-]*|\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)*$")
 _STOP = frozenset(
     """a an the of in on at to for from by with about as into over after before than then
     and or but if so that this these those there here it its they them their he him his she
     her we us our you your i me my is are was were am be been being do does did done has
     have had can could will would should shall may might must any some all each every what
-    which who whom whose when where why how also yet still ever just really actually""".split()
+    which who whom whose when where why how also yet still ever just really actually true
+    currently now today latest recently recent lately anymore""".split()
 )
+NEGATION_REACH = 3  # words before a word of the question that a negation applies to
+MIN_WORDS = 2
 
 
 def is_polar(question: str) -> bool:
-    """Whether ``question`` asks for yes or no (and not to choose: "Is it X or Y?")."""
-    return bool(_POLAR.match(question)) and not re.search(r"\bor\b", question, re.I)
+    """Whether ``question`` asks for yes or no."""
+    return bool(_POLAR.match(question)) and not _NOT_POLAR.search(question)
 
 
 def held(question: str, sentence: str) -> float:
@@ -61,34 +70,48 @@ def held(question: str, sentence: str) -> float:
     words = _content(question)
     if not words:
         return 0.0
-    present = set(_stems(sentence))
+    present = set(_stems(_WORD.findall(sentence)))
     return sum(w in present for w in words) / len(words)
 
 
 def verdict(question: str, sentence: str) -> Verdict | None:
     """ "yes" or "no" if ``sentence`` settles ``question``, else None (see the module doc)."""
-    asked, given = set(_NUMBER.findall(question)), set(_NUMBER.findall(sentence))
-    if asked and given and not asked & given:
-        return "no"
-    if held(question, sentence) < 1.0:
+    words = _content(question)
+    if len(words) < MIN_WORDS or _DENIAL.search(sentence):
         return None
-    negative_question = bool(_NEGATION.search(question))
-    negative_sentence = bool(_NEGATION.search(sentence))
-    return "yes" if negative_question == negative_sentence else "no"
+    tokens = _WORD.findall(sentence)
+    stems = _stems(tokens)
+    asked = {_number(w) for w in words if _NUMBER.match(w)}
+    given = {_number(t) for t in tokens if _NUMBER.match(t)}
+    if not all(w in stems for w in words if not _NUMBER.match(w)):
+        return None
+    if asked - given:
+        return "no" if given else None  # another number in its place, or none at all
+    wanted = set(words)
+    negated = any(
+        _NEGATION.match(token) and wanted & set(stems[i + 1 : i + 1 + NEGATION_REACH])
+        for i, token in enumerate(tokens)
+    )
+    negative_question = any(_NEGATION.match(w) for w in _WORD.findall(question))
+    return "yes" if negative_question == negated else "no"
 
 
 def _content(question: str) -> list[str]:
     words = [
-        w for w in _WORD.findall(question) if w.lower() not in _STOP and not _NEGATION.search(w)
+        w for w in _WORD.findall(question) if w.lower() not in _STOP and not _NEGATION.match(w)
     ]
-    return _stems(" ".join(words))
+    return _stems(words)
 
 
-def _stems(text: str) -> list[str]:
-    stem = _stemmer().stemWord
-    return [stem(w.lower().removesuffix("'s")) for w in _WORD.findall(text)]
+def _number(text: str) -> str:
+    return text.replace(",", "")
 
 
-@functools.cache
-def _stemmer() -> snowballstemmer.stemmer:
-    return snowballstemmer.stemmer("english")
+_local = threading.local()  # a Snowball stemmer keeps state while it stems: one per thread
+
+
+def _stems(words: list[str]) -> list[str]:
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return [stemmer.stemWord(w.lower().replace("’", "'").removesuffix("'s")) for w in words]

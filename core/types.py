@@ -165,7 +165,8 @@ class Answer:
     # For a time-sensitive question ("Who currently leads ...?", "... in 2022?"): the date
     # of the newest article it cites, the day the answer is known to hold as of.
     as_of: str | None = None
-    # For a yes/no question: "yes" or "no" when the cited sentence settles it, else None.
+    # For a yes/no question: "yes" or "no" when the cited sentence settles it, else None
+    # (set by the extractive answerer; an LLM's answer says it in its own words).
     verdict: str | None = None
 
     @property

@@ -70,6 +70,7 @@ from vectorstore.metadata import (
     chunk_metadata,
     to_source_info,
 )
+from vectorstore.pg_keywords import is_postgres_url
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -421,13 +422,15 @@ class Indexer:
 
     @contextmanager
     def _database_lock(self) -> Iterator[None]:
-        if not self.record_manager_url.startswith("postgresql"):
+        if not is_postgres_url(self.record_manager_url):
             yield
             return
         import sqlalchemy
 
         key = advisory_key(self.store.collection_name)
-        with self.record_manager.engine.connect() as connection:  # type: ignore[union-attr]
+        connection = self._engine().connect()
+        taken = False
+        try:
             taken = connection.execute(
                 sqlalchemy.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}
             ).scalar_one()
@@ -439,11 +442,20 @@ class Indexer:
                     f"{_without_password(self.record_manager_url)}, perhaps from another "
                     "machine); wait for it to finish and run this one again"
                 )
+            yield
+        finally:
             try:
-                yield
+                if taken:
+                    connection.execute(
+                        sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key}
+                    )
+                    connection.commit()
+            except Exception:
+                # The session may still hold the lock: it must not go back to the pool.
+                log.warning("could not release advisory lock %s; dropping its connection", key)
+                connection.invalidate()
             finally:
-                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                connection.commit()
+                connection.close()
 
     def _lock(self) -> Any:
         from filelock import FileLock, Timeout
@@ -1008,4 +1020,4 @@ def _without_password(url: str) -> str:
     try:
         return sqlalchemy.make_url(url).render_as_string(hide_password=True)
     except Exception:
-        return "the record manager database"
+        return "(an unreadable URL)"

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy
 
 from core.errors import IngestInProgress, StoreUnavailable
-from ingest.sync import advisory_key
 from core.text import split_sentences
+from ingest.sync import advisory_key
 from tests.conftest import GSIM, MIA, SEEDS, free_port
 from tests.pg import pg_url_fixture, postgres_fixture  # noqa: F401  (fixtures)
 from vectorstore.fts import KeywordStore, search_words
@@ -76,7 +76,9 @@ def test_an_ingest_on_another_machine_holds_the_collection_until_it_ends(
         # The other worker's session ended (as when its process is killed): the lock is free.
         report = here.ingest([seed_copy])
         assert report.count("added") == 2
-        # And this ingest let go of it when it ended.
+        # And this ingest let go of it when it ended, as it does when one fails.
+        with pytest.raises(RuntimeError), here.indexer.locked():
+            raise RuntimeError("an ingest that fails half-way")
         with elsewhere.connect() as other:
             assert other.execute(sqlalchemy.text(f"SELECT pg_try_advisory_lock({key})")).scalar()
             other.execute(sqlalchemy.text(f"SELECT pg_advisory_unlock({key})"))

@@ -17,6 +17,8 @@ from assistant import Assistant
         ("Isn't Kidal in Mali?", True),
         ("And was the accord signed?", True),
         ("Is it Kidal or Gao?", False),  # a choice, not yes/no
+        ("Can you tell me how many otters were counted?", False),  # asks how many
+        ("Do you know who leads the MIA?", False),
         ("Who leads the MIA?", False),
         ("Describe the attack.", False),
     ],
@@ -36,10 +38,35 @@ def test_yes_no_questions_are_told_apart(question: str, polar: bool):
         # A word the sentence lacks leaves the question open, whatever else matches.
         ("Did the rebels seize Gao?", "The rebels seized Kidal in May.", None),
         ("Is Ansar Dine fighting the Islamic State?", "Ansar Dine issued a statement.", None),
+        # A negation elsewhere in the sentence is not about what was asked.
+        ("Did the rebels seize Kidal?", "The rebels seized Kidal without a fight.", "yes"),
+        ("Did the rebels seize Kidal?", "No one was hurt when the rebels seized Kidal.", "yes"),
+        ("Did the rebels seize Kidal?", "The rebels didn’t seize Kidal.", "no"),  # curly
+        ("Did the rebels seize Kidal?", "The army denied that the rebels seized Kidal.", None),
+        # Numbers: only against a sentence about the same thing; 1,000 is 1000.
+        ("Did 30 people die?", "The president met 4 ministers.", None),
+        ("Did 1000 people reach Kidal?", "Some 1,000 people reached Kidal.", "yes"),
+        ("Did 30 people die in Kidal?", "People died in Kidal.", None),
+        # Too little to go on: "he" could be anyone.
+        ("Did he resign?", "Ahmed resigned on Monday.", None),
+        # Time words are not words the sentence must hold.
+        ("Is Ahmed currently the minister?", "Ahmed is the minister.", "yes"),
     ],
 )
 def test_a_verdict_needs_every_word_of_the_question(question: str, sentence: str, expected):
     assert verdict(question, sentence) == expected
+
+
+def test_verdicts_from_many_threads_at_once_agree():
+    from concurrent.futures import ThreadPoolExecutor
+
+    pairs = [
+        ("Did the rebels seize Kidal?", "The rebels seized Kidal in May."),
+        ("Were the soldiers killed?", "The soldiers were not killed."),
+    ] * 400
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda qs: verdict(*qs), pairs))
+    assert results == ["yes", "no"] * 400
 
 
 def test_held_counts_stems_not_spellings():

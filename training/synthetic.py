@@ -60,6 +60,8 @@ def cloze_questions(
     bbc: Path, *, per_article: int = 5, seed: int = 29
 ) -> tuple[dict[str, Article], list[QA]]:
     """Up to ``per_article`` rule-written questions per article, in the SQuAD shapes."""
+    if not any(bbc.glob("*/*.txt")):
+        raise FileNotFoundError(f"no BBC articles (CATEGORY/NNN.txt) under {bbc}; pass --bbc")
     rng = random.Random(seed)
     articles: dict[str, Article] = {}
     questions: list[QA] = []
@@ -84,7 +86,9 @@ def cloze_questions(
 
 def _contexts(paragraphs: list[str]) -> list[str]:
     """Consecutive paragraphs joined up to CONTEXT_WORDS words (a long one stands alone)."""
-    contexts, current, words = [], [], 0
+    contexts: list[str] = []
+    current: list[str] = []
+    words = 0
     for paragraph in paragraphs:
         n = len(paragraph.split())
         if current and words + n > CONTEXT_WORDS:
