@@ -173,6 +173,7 @@ def run(
             ]
             ask(qa, others[:5], "absent")
     result: dict[str, Any] = {name: t.summary() for name, t in tallies.items()}
+    result["gold_paragraph"] = gold_paragraph(reader.reader, articles, asked)
     result["threshold"] = reader.ranker.threshold
     result["curve"] = _curve(best)
     result["trained"] = reader.ranker.config.get("made", {})
@@ -180,6 +181,20 @@ def run(
     result["seconds"] = round(elapsed(), 1)
     log(f"reader: {json.dumps({k: v for k, v in result.items() if k != 'curve'})}")
     return result
+
+
+def gold_paragraph(reader: Reader, articles: dict[str, Any], asked: list[QA]) -> dict[str, Any]:
+    """The reader's best span when handed the question's own paragraph (no retrieval, no
+    ranker): how well it reads, apart from what is read."""
+    em = f1 = 0.0
+    for qa in asked:
+        paragraph = articles[qa.article].paragraphs[qa.paragraph]
+        spans = reader.read(qa.question, [paragraph])
+        guess = paragraph[spans[0].start : spans[0].end] if spans else ""
+        e, f = exact_f1(guess, [a for a, _ in qa.answers])
+        em, f1 = em + e, f1 + f
+    n = max(len(asked), 1)
+    return {"questions": len(asked), "exact_match": round(em / n, 4), "f1": round(f1 / n, 4)}
 
 
 def _sample(questions: list[QA], n: int, rng: random.Random) -> list[QA]:

@@ -176,6 +176,14 @@ def markdown(results: dict[str, Any]) -> str:
                     f"{m['unanswerable_refused']:.3f} | {m['absent_article_refused']:.3f} | "
                     f"{m['sentences']:.2f} | {m['latency']['p50_ms']} |"
                 )
+        gold = reader.get("gold_paragraph")
+        if gold:
+            lines += [
+                "",
+                f"The reader alone, handed each answerable question's own paragraph (no "
+                f"retrieval, no ranker): exact match {gold['exact_match']:.3f}, F1 "
+                f"{gold['f1']:.3f} ({gold['questions']} questions).",
+            ]
         lines += [
             "",
             "The scorer has no short answer: its first quoted sentence stands in for one.",

@@ -10,6 +10,9 @@ reorder a few of the other words so that the question is not a copy of the
 sentence. The reader then learns where answers of each kind stand, in the news
 text it will be asked about.
 
+Off by default (``python -m training.train_reader --cloze N`` turns it on): the
+shipped reader was trained without them; ``train_reader.py`` says what they did.
+
 The articles are the BBC news corpus in ``../shared/data/bbc`` (2,225 articles;
 none of the SQuAD articles, so nothing here touches the measuring split).
 
