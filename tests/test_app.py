@@ -55,6 +55,7 @@ def test_ask_returns_the_answer_with_citations(client: Client):
         "spans",
         "notice",
         "as_of",
+        "verdict",
     }
 
 
