@@ -70,7 +70,7 @@ from vectorstore.metadata import (
     chunk_metadata,
     to_source_info,
 )
-from vectorstore.pg_keywords import is_postgres_url
+from vectorstore.pg_keywords import is_postgres_url, without_password
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -229,7 +229,7 @@ class Indexer:
                     raise self._damaged(damage) from exc
                 raise StoreUnavailable(
                     "cannot open the record manager database "
-                    f"{_without_password(self.record_manager_url)} "
+                    f"{without_password(self.record_manager_url)} "
                     f"({type(exc).__name__}: {exc}); check DOSSIER_RECORD_MANAGER_URL and that "
                     "the database is reachable and writable"
                 ) from exc
@@ -439,7 +439,7 @@ class Indexer:
                 raise IngestInProgress(
                     f"another ingest into collection {self.store.collection_name!r} is running "
                     f"(it holds PostgreSQL advisory lock {key} in "
-                    f"{_without_password(self.record_manager_url)}, perhaps from another "
+                    f"{without_password(self.record_manager_url)}, perhaps from another "
                     "machine); wait for it to finish and run this one again"
                 )
             yield
@@ -1011,13 +1011,3 @@ def advisory_key(collection: str) -> int:
     """The PostgreSQL advisory lock that one collection's ingests take (a signed 64-bit int)."""
     digest = hashlib.sha256(f"dossier-ingest/{collection}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
-
-
-def _without_password(url: str) -> str:
-    """``url`` fit for an error message: the password, if any, masked."""
-    import sqlalchemy
-
-    try:
-        return sqlalchemy.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(an unreadable URL)"

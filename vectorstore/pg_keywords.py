@@ -106,11 +106,8 @@ class PgKeywordStore:
             raise self._unavailable(exc) from exc
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
-        import sqlalchemy
-
-        safe = sqlalchemy.engine.make_url(self.url).render_as_string(hide_password=True)
         return StoreUnavailable(
-            f"the keyword index in PostgreSQL ({safe}) cannot be used ({type(exc).__name__}: "
+            f"the keyword index in PostgreSQL ({without_password(self.url)}) cannot be used ({type(exc).__name__}: "
             f"{exc}); check DOSSIER_RECORD_MANAGER_URL and that the database is reachable and "
             "writable"
         )
@@ -370,3 +367,13 @@ AnyKeywordStore = KeywordStore | PgKeywordStore
 def is_postgres_url(url: str | None) -> bool:
     """Whether ``url`` (a SQLAlchemy URL) names a PostgreSQL database."""
     return bool(url) and str(url).split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+
+def without_password(url: str) -> str:
+    """A database URL fit for an error message: the password, if any, masked."""
+    import sqlalchemy
+
+    try:
+        return sqlalchemy.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(an unreadable URL)"
