@@ -5,8 +5,9 @@ whether an evidence sentence says what the question asks. No yes/no training
 data is at hand (SQuAD has none), so this is a rule, kept strict on purpose
 because a wrong "Yes" is worse than an honest "the articles do not say":
 
-- The sentence must hold every word of the question (by Snowball stem, so
-  "killed" meets "kill"; stop words and time words such as "currently" aside),
+- The sentence must hold every word of the question (by Snowball stem, and by
+  dictionary lemma for irregular forms, so "killed" meets "kill" and "took" meets
+  "take"; stop words and time words such as "currently" aside),
   and the question must have at least two such words ("Did he resign?" names
   nobody, so no sentence settles it).
 - "Yes" when both are affirmative or both negative; "No" when one is negative.
@@ -30,9 +31,11 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 from typing import Literal
 
 import snowballstemmer
+from lemminflect import getAllLemmas
 
 Verdict = Literal["yes", "no"]
 
@@ -70,37 +73,41 @@ def held(question: str, sentence: str) -> float:
     words = _content(question)
     if not words:
         return 0.0
-    present = set(_stems(_WORD.findall(sentence)))
-    return sum(w in present for w in words) / len(words)
+    present = frozenset().union(*map(_forms, _WORD.findall(sentence)))
+    return sum(bool(w & present) for w in words) / len(words)
 
 
 def verdict(question: str, sentence: str) -> Verdict | None:
     """ "yes" or "no" if ``sentence`` settles ``question``, else None (see the module doc)."""
-    words = _content(question)
-    if len(words) < MIN_WORDS or _DENIAL.search(sentence):
+    asked = _asked(question)
+    if len(asked) < MIN_WORDS or _DENIAL.search(sentence):
         return None
     tokens = _WORD.findall(sentence)
-    stems = _stems(tokens)
-    asked = {_number(w) for w in words if _NUMBER.match(w)}
-    given = {_number(t) for t in tokens if _NUMBER.match(t)}
-    if not all(w in stems for w in words if not _NUMBER.match(w)):
+    forms = [_forms(t) for t in tokens]
+    present = frozenset().union(*forms)
+    words = [_forms(w) for w in asked if not _NUMBER.match(w)]
+    if not all(w & present for w in words):
         return None
-    if asked - given:
+    numbers = {_number(w) for w in asked if _NUMBER.match(w)}
+    given = {_number(t) for t in tokens if _NUMBER.match(t)}
+    if numbers - given:
         return "no" if given else None  # another number in its place, or none at all
-    wanted = set(words)
     negated = any(
-        _NEGATION.match(token) and wanted & set(stems[i + 1 : i + 1 + NEGATION_REACH])
+        _NEGATION.match(token)
+        and any(_forms(w) & f for w in asked for f in forms[i + 1 : i + 1 + NEGATION_REACH])
         for i, token in enumerate(tokens)
     )
     negative_question = any(_NEGATION.match(w) for w in _WORD.findall(question))
     return "yes" if negative_question == negated else "no"
 
 
-def _content(question: str) -> list[str]:
-    words = [
-        w for w in _WORD.findall(question) if w.lower() not in _STOP and not _NEGATION.match(w)
-    ]
-    return _stems(words)
+def _asked(question: str) -> list[str]:
+    """The question's words that a sentence must hold: no stop words, no negations."""
+    return [w for w in _WORD.findall(question) if w.lower() not in _STOP and not _NEGATION.match(w)]
+
+
+def _content(question: str) -> list[frozenset[str]]:
+    return [_forms(w) for w in _asked(question)]
 
 
 def _number(text: str) -> str:
@@ -110,8 +117,18 @@ def _number(text: str) -> str:
 _local = threading.local()  # a Snowball stemmer keeps state while it stems: one per thread
 
 
-def _stems(words: list[str]) -> list[str]:
+@lru_cache(maxsize=65536)
+def _forms(word: str) -> frozenset[str]:
+    """The word's stem and its lemmas' stems: two words match when they share one.
+
+    Snowball alone leaves irregular forms apart ("took", "take"); lemminflect's
+    dictionary joins them. A number is its own only form.
+    """
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
         stemmer = _local.stemmer = snowballstemmer.stemmer("english")
-    return [stemmer.stemWord(w.lower().replace("’", "'").removesuffix("'s")) for w in words]
+    if _NUMBER.match(word):
+        return frozenset({_number(word)})
+    plain = word.lower().replace("’", "'").removesuffix("'s")
+    lemmas = {lemma.lower() for group in getAllLemmas(plain).values() for lemma in group}
+    return frozenset(stemmer.stemWord(w) for w in {plain} | lemmas)

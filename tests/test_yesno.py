@@ -51,6 +51,13 @@ def test_yes_no_questions_are_told_apart(question: str, polar: bool):
         ("Did he resign?", "Ahmed resigned on Monday.", None),
         # Time words are not words the sentence must hold.
         ("Is Ahmed currently the minister?", "Ahmed is the minister.", "yes"),
+        # Irregular forms are the same word: a stem alone would leave them apart.
+        ("Did the rebels take Kidal?", "The rebels took Kidal in May.", "yes"),
+        ("Did the rebels take Kidal?", "The rebels never took Kidal.", "no"),
+        ("Did the families flee Gao?", "Hundreds of families fled Gao.", "yes"),
+        ("Did the MNLA win the vote?", "The MNLA won the vote.", "yes"),
+        # ...but a different word is still different.
+        ("Did the rebels take Kidal?", "The rebels left Kidal in May.", None),
     ],
 )
 def test_a_verdict_needs_every_word_of_the_question(question: str, sentence: str, expected):
@@ -71,6 +78,7 @@ def test_verdicts_from_many_threads_at_once_agree():
 
 def test_held_counts_stems_not_spellings():
     assert held("Were soldiers killed?", "A soldier was killing") == 1.0
+    assert held("Did the soldiers flee?", "The soldier fled") == 1.0
     assert held("Were soldiers killed in Gao?", "A soldier was killed") == pytest.approx(2 / 3)
 
 
