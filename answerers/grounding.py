@@ -190,12 +190,11 @@ class Grounding:
 
         q_terms = set(tokenize(question))
         names = {tokenize(w)[0] for w in question.split()[1:] if w[:1].isupper() and tokenize(w)}
-        known = [self.idf(t) for t in q_terms if self.idf(t)]
+        idf = {t: self.idf(t) for t in q_terms}
+        known = [weight for weight in idf.values() if weight]
         # Other unknown words are likely paraphrases and weigh as an average word.
         average = sum(known) / len(known) if known else self.unknown_idf()
-        weights = {
-            t: self.idf(t) or (self.unknown_idf() if t in names else average) for t in q_terms
-        }
+        weights = {t: idf[t] or (self.unknown_idf() if t in names else average) for t in q_terms}
         q_weight = sum(weights.values()) or 1.0
         wanted = [found for asks, found in _ANSWER_TYPES if asks.search(question)]
         scored = []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vectorstore.fts import MATCH_BUDGET, KeywordStore, search_words
+from vectorstore.fts import MATCH_BUDGET, KeywordStore, TermCounts, search_words
 
 CHUNKS = [
     ("kidal-2022", "Rebels hold Kidal after the army withdrew from the town.", 20220714),
@@ -135,3 +135,40 @@ def test_a_big_collection_matches_its_rarest_words_and_scores_with_all(tmp_path:
     # Asked for by id, a chunk with only the common word is still scored.
     also = index.search("minister Kidal", 5, also=["filler-7"])
     assert also["filler-7"] == pytest.approx(expected["filler-7"]) and also["filler-7"] > 0
+
+
+def test_word_counts_are_asked_once_until_the_index_changes() -> None:
+    asked: list[list[str]] = []
+    stamp = [1]
+
+    def count(terms: list[str]) -> dict[str, int]:
+        asked.append(terms)
+        return {t: 3 for t in terms if t != "absent"}
+
+    counts = TermCounts(count, lambda: stamp[0])
+    assert counts.of(["kidal", "absent", "kidal"]) == {"kidal": 3}
+    assert counts.of(["absent", "kidal", "gao"]) == {"kidal": 3, "gao": 3}
+    assert asked == [["kidal", "absent"], ["gao"]]  # each word once, absent ones too
+    stamp[0] = 2  # a write, here or in another process
+    counts.of(["kidal"])
+    assert asked[-1] == ["kidal"]
+
+
+def test_another_writer_changes_the_counts_a_reader_remembered(
+    tmp_path: Path, index: KeywordStore
+) -> None:
+    before = index.idf("kidal")
+    assert index.idf("timbuktu") == 0.0
+    KeywordStore(tmp_path / "keywords.sqlite").add(
+        [("other", "Timbuktu and Kidal fell to the rebels.", 20230101)]
+    )
+    assert index.idf("timbuktu") > 0.0
+    assert index.idf("kidal") < before
+    assert list(index.search("Timbuktu", 5)) == ["other"]
+    # A finished ingest marks the generation: counts are asked again even where the totals
+    # are as they were (a chunk replaced by one of the same length).
+    remembered = index.idf("kidal")
+    writer = KeywordStore(tmp_path / "keywords.sqlite")
+    writer.add([("other", "Timbuktu and Gao fell to the rebels.", 20230101)])
+    writer.mark_in_step(2)
+    assert index.idf("kidal") == writer.idf("kidal") > remembered

@@ -182,6 +182,23 @@ def test_collections_sharing_a_database_keep_their_chunks_apart(pg_url: str) -> 
     other.close()
 
 
+def test_word_counts_a_pg_reader_remembered_change_with_another_machines_writes(
+    pg_url: str,
+) -> None:
+    reader, writer = PgKeywordStore(pg_url, space="counts"), PgKeywordStore(pg_url, space="counts")
+    writer.add([("a", "Kidal is held by rebels", 20220714), ("b", "Gao market", 0)])
+    before = reader.idf("kidal")
+    writer.add([("c", "Kidal market reopened", 0)])
+    assert reader.idf("kidal") == pytest.approx(writer.idf("kidal")) != pytest.approx(before)
+    remembered = reader.idf("gao")
+    writer.add([("c", "Gao market reopened", 0)])  # same totals: the generation tells
+    writer.mark_in_step(3)
+    assert reader.idf("gao") == pytest.approx(writer.idf("gao")) != pytest.approx(remembered)
+    writer.clear()
+    reader.close()
+    writer.close()
+
+
 def test_an_unreachable_pg_keyword_index_names_the_setting(pg_url: str) -> None:
     dead = pg_url.rsplit("@", 1)[0] + f"@127.0.0.1:{free_port()}/nowhere"
     with pytest.raises(

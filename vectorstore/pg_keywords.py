@@ -34,7 +34,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.errors import StoreUnavailable
-from vectorstore.fts import K1, B, KeywordStore, _idf, _max_idf, search_words
+from vectorstore.fts import K1, B, KeywordStore, TermCounts, _idf, _max_idf, search_words
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -104,6 +104,7 @@ class PgKeywordStore:
                 )
         except Exception as exc:
             raise self._unavailable(exc) from exc
+        self._counts = TermCounts(self._count, self._stamp)
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
         return StoreUnavailable(
@@ -284,12 +285,23 @@ class PgKeywordStore:
 
     def _containing(self, terms: Sequence[str]) -> dict[str, int]:
         """How many chunks hold each of ``terms`` (absent: none)."""
+        return self._counts.of(terms)
+
+    def _count(self, terms: list[str]) -> dict[str, int]:
         rows = self._run(
             "SELECT term, count(*) FROM keyword_term WHERE space = :space AND term = ANY(:terms) "
             "GROUP BY term",
             {"space": self.space, "terms": list(terms)},
         )
         return {term: int(count) for term, count in rows}
+
+    def _stamp(self) -> tuple[Any, ...]:
+        rows = self._run(
+            "SELECT t.chunks, t.words, s.value FROM keyword_totals t LEFT JOIN keyword_state s "
+            "ON s.space = t.space AND s.key = 'generation' WHERE t.space = :space",
+            {"space": self.space},
+        )
+        return tuple(rows[0]) if rows else ()
 
     def idf(self, term: str) -> float:
         """The BM25 idf of an already tokenized term (0 for unknown terms), as ``search`` uses it."""
