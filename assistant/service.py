@@ -18,7 +18,7 @@ from answerers.backends import backend_error, chat_model, local_model_path
 from answerers.extractive import ExtractiveAnswerer
 from answerers.generative import GenerativeAnswerer
 from answerers.grounding import Grounding
-from answerers.ranker import Ranker
+from answerers.ranker import SIMILARITY_EMBEDDER, Ranker
 from answerers.reader import Reader
 from assistant.retrieval import HybridRetriever, contextual_query
 from assistant.timeline import Timeline, build_timeline
@@ -140,7 +140,7 @@ class Assistant:
         self.retriever = HybridRetriever(self.store, self.embedder)
         # Lambdas: the keyword index opens on first use, not here (reading makes no files).
         self.grounding = Grounding(
-            self.embedder,
+            self._similarity_embedder(),
             idf=lambda term: self.retriever.keyword.idf(term),
             unknown_idf=lambda: self.retriever.keyword.max_idf(),
         )
@@ -167,10 +167,25 @@ class Assistant:
     def __repr__(self) -> str:
         return f"Assistant(data_dir={str(self.settings.data_dir)!r}, store={self.store.where!r})"
 
+    def _similarity_embedder(self) -> Embedder:
+        """The embedder of the ranker's sentence similarities (``SIMILARITY_EMBEDDER``): the
+        chunks' own when it is the same model and backend, so that it loads once."""
+        model, backend = SIMILARITY_EMBEDDER["model"], SIMILARITY_EMBEDDER["backend"]
+        if (self.embedder.name, self.embedder.backend) == (model, backend):
+            return self.embedder
+        return Embedder(
+            model,
+            backend=backend,
+            # int8 runs on the CPU only; the fp32 copy goes where the chunks' embedder goes.
+            device="cpu" if backend == "onnx-int8" else self.settings.device,
+            cache_dir=self.settings.resolved_cache_dir,
+        )
+
     def warm_up(self) -> None:
         """Load the models and the keyword index now rather than on the first question."""
         self._open_data_dir(write=False)
         self.embedder.embed_query("warm up")
+        self.grounding.embed_sentences(["Warm up."])
         self.extractive.reader.read("warm up", ["Warm up."])
         self.retriever.refresh()
 

@@ -18,6 +18,7 @@ the shipped threshold marked.
 
 Run alone:
     .venv/bin/python -m benchmarks.reader [--answerable 600 --unanswerable 300 --absent 300]
+    .venv/bin/python -m benchmarks.reader --split calibrate   # to choose, not to report
 """
 
 from __future__ import annotations
@@ -117,14 +118,19 @@ class _Tally:
 
 
 def run(
-    squad_dir: Path, workdir: Path, answerable: int, unanswerable: int, absent: int
+    squad_dir: Path,
+    workdir: Path,
+    answerable: int,
+    unanswerable: int,
+    absent: int,
+    split: str = "measure",
 ) -> dict[str, Any]:
     articles, questions = load(squad_dir)
-    measure = [q for q in questions if part(q.article) == "measure"]
+    pool_questions = [q for q in questions if part(q.article) == split]
     rng = random.Random(SEED)
-    asked = _sample([q for q in measure if q.answers], answerable, rng)
-    impossible = _sample([q for q in measure if not q.answers], unanswerable, rng)
-    away = _sample([q for q in measure if q.answers], absent, rng)
+    asked = _sample([q for q in pool_questions if q.answers], answerable, rng)
+    impossible = _sample([q for q in pool_questions if not q.answers], unanswerable, rng)
+    away = _sample([q for q in pool_questions if q.answers], absent, rng)
     log(f"reader: pool of every SQuAD paragraph; {len(asked)}/{len(impossible)}/{len(away)} q")
     bot, paragraph_of = pool_assistant(articles, workdir / "reader-pool")
     keyword = bot.retriever.keyword
@@ -174,6 +180,7 @@ def run(
             ask(qa, others[:5], "absent")
     result: dict[str, Any] = {name: t.summary() for name, t in tallies.items()}
     result["gold_paragraph"] = gold_paragraph(reader.reader, articles, asked)
+    result["split"] = split
     result["threshold"] = reader.ranker.threshold
     result["curve"] = _curve(best)
     result["trained"] = reader.ranker.config.get("made", {})
@@ -227,9 +234,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--answerable", type=int, default=600)
     parser.add_argument("--unanswerable", type=int, default=300)
     parser.add_argument("--absent", type=int, default=300)
+    parser.add_argument(
+        "--split",
+        choices=["measure", "calibrate"],
+        default="measure",
+        help="whose articles to ask about: MEASURE (reported) or CALIBRATE (for choosing "
+        "between models without looking at MEASURE)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
-        result = run(args.squad, Path(work), args.answerable, args.unanswerable, args.absent)
+        result = run(
+            args.squad, Path(work), args.answerable, args.unanswerable, args.absent, args.split
+        )
     print(json.dumps(result, indent=2))
 
 

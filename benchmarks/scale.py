@@ -16,6 +16,7 @@ second time (nothing changed) into the grown collection: the filler has no files
     python -m benchmarks.scale                          # make bench-scale: 1k, 10k, 100k, 1M
     python -m benchmarks.scale --sizes 1000,10000       # chosen sizes
     python -m benchmarks.scale --smoke --out D          # 300 chunks of the test articles
+    python -m benchmarks.scale --sizes 1000000 --keep D # and keep the collection in D
 
 Writes scale.json, scale.md, scale-latency.png and scale-cold-start.png.
 """
@@ -276,6 +277,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--articles", type=int, default=200, help="real BBC articles ingested")
     parser.add_argument("--questions", type=int, default=45, help="questions per size")
     parser.add_argument("--repeats", type=int, default=3, help="cold `dossier ask` runs per size")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="build in this folder and keep it (to profile the grown collection afterwards)",
+    )
     parser.add_argument("--answer-in", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.answer_in:  # the fresh answering process that run() starts
@@ -304,7 +310,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "mode": "smoke" if args.smoke else "full",
         }
     }
-    work = Path(tempfile.mkdtemp(prefix="dossier-scale-"))
+    if args.keep:
+        if args.keep.exists() and any(args.keep.iterdir()):
+            parser.error(f"--keep {args.keep} is not empty; name a new or empty folder")
+        args.keep.mkdir(parents=True, exist_ok=True)
+    work = args.keep or Path(tempfile.mkdtemp(prefix="dossier-scale-"))
     started = time.perf_counter()
 
     def write(scale: dict[str, Any]) -> None:
@@ -329,7 +339,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         run(base, work, sizes, queries, corpus=corpus, repeats=repeats, measured=measured)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
     return results
 
 

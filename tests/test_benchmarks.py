@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant import Assistant
 from benchmarks import run
 from tests.conftest import KNOWN_WRONG
 
@@ -73,7 +74,7 @@ def test_reader_section_scores_and_reports(tmp_path: Path):
 def test_scale_smoke_run_measures_every_column_and_writes_its_report(tmp_path: Path):
     from benchmarks import scale
 
-    scale.main(["--smoke", "--out", str(tmp_path)])
+    scale.main(["--smoke", "--out", str(tmp_path), "--keep", str(tmp_path / "kept")])
     saved = json.loads((tmp_path / "scale.json").read_text())
     (size,) = saved["scale"]["sizes"]
     assert size["chunks"] == 300 and size["inserted"] == 300 - saved["scale"]["base_chunks"]
@@ -90,3 +91,8 @@ def test_scale_smoke_run_measures_every_column_and_writes_its_report(tmp_path: P
     assert "| 300 |" in text and "warm full answer p50 <= 50 ms at 100k chunks" in text
     for plot in ("scale-latency.png", "scale-cold-start.png"):
         assert (tmp_path / plot).read_bytes()[:4] == b"\x89PNG"
+    # --keep leaves the grown collection to profile, and never builds over a folder in use.
+    assert Assistant(data_dir=tmp_path / "kept" / "scale-data").store.count() == 300
+    with pytest.raises(SystemExit):
+        scale.main(["--smoke", "--out", str(tmp_path), "--keep", str(tmp_path / "kept")])
+    assert (tmp_path / "kept" / "scale-data").is_dir()

@@ -1,4 +1,5 @@
-"""The trained reader: shipped weights, short answers with exact offsets, refusals, lists."""
+"""The trained reader: shipped weights, short answers with exact offsets, refusals, lists,
+and how the ranker's calibration chooses when a short answer leads."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from answerers.ranker import FEATURES, RANKER_FILE, SIMILARITY_EMBEDDER, Ranker, seal
 from answerers.reader import MODEL_DIR, Reader, best_spans, encode_windows, load_tokenizer
 from assistant import Assistant
 from core.errors import ModelUnavailable
 from ingest.loaders import load_article
 from tests.conftest import MIA, SEEDS
-from training.squad_split import CALIBRATE, MEASURE
+from training.squad_split import CALIBRATE, MEASURE, exact_f1
+from training.train_ranker import choose
 from training.train_reader import label
 from vectorstore.embeddings import resolve_model_path
 
@@ -47,6 +51,30 @@ def test_missing_or_corrupt_weights_are_refused_with_the_fix(tmp_path: Path, dam
         (copy / "reader.json").unlink()
     with pytest.raises(ModelUnavailable, match=r"make train-reader"):
         Reader(copy).read("Who leads the MIA?", ["The MIA is led by Alghabass Ag Intallah."])
+
+
+def test_a_ranker_fitted_on_another_sentence_embedder_is_refused(tmp_path: Path):
+    config = json.loads(RANKER_FILE.read_text())
+    assert config["similarity_embedder"] == SIMILARITY_EMBEDDER
+    config["similarity_embedder"] = {"model": "all-mpnet-base-v2", "backend": "torch"}
+    copy = tmp_path / "ranker.json"
+    copy.write_text(json.dumps(seal(config)))
+    with pytest.raises(ModelUnavailable, match=r"sentence embedder.*make train-reader"):
+        Ranker(copy).threshold  # noqa: B018 (reading it loads the file)
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch", "onnx-int8"])
+def test_sentences_are_compared_with_the_embedder_the_ranker_was_fitted_on(
+    make_assistant, backend: str
+):
+    bot = make_assistant(embedding_backend=backend)
+    similarity = bot.grounding.embedder
+    assert (similarity.name, similarity.backend) == (
+        SIMILARITY_EMBEDDER["model"],
+        SIMILARITY_EMBEDDER["backend"],
+    )
+    # The chunks' own embedder when it is the same one: the model loads once.
+    assert (similarity is bot.embedder) == (bot.embedder.backend == similarity.backend)
 
 
 def test_windows_cover_every_token_and_overlap():
@@ -192,3 +220,32 @@ def test_a_follow_up_does_not_repeat_what_an_earlier_answer_said(make_assistant,
     # When nothing new reaches the threshold, the answer is repeated rather than refused.
     both = bot.extractive.answer(question, passages, said=[f"{first} {second}"])
     assert both.answered and first in [c.quote for c in both.citations]
+
+
+def test_the_span_leads_from_the_margin_that_gives_the_best_short_answers():
+    """Calibration: spans above margin 3 are right, below it wrong; the quote is between."""
+    sure = np.zeros(len(FEATURES))
+    sure[0] = 3.0  # probability 0.95 under the model below
+    model = {"mean": np.zeros(len(FEATURES)), "scale": np.ones(len(FEATURES))}
+    model |= {"weights": np.eye(len(FEATURES))[0], "bias": 0.0}
+    sentence = "The otters were counted by volunteers on the river Tweed this spring: 412 of them."
+
+    def row(kind: str, span: tuple[str, float] | None = None) -> dict[str, object]:
+        return {
+            "x": [sure],
+            "y": [kind == "answerable"],
+            "spans": [span],
+            "sentences": [sentence],
+            "golds": ["412"] if kind == "answerable" else [],
+            "answerable": kind == "answerable",
+            "kind": kind,
+        }
+
+    rows = [row("answerable", ("412", m)) for m in (5.0, 4.0, 3.0)]
+    rows += [row("answerable", ("volunteers", m)) for m in (1.0, 0.0, -2.0)]
+    rows += [row("unanswerable"), row("absent")]
+    chosen = choose(rows, model)
+    assert chosen["span_margin"] == 3.0
+    assert chosen["spans_shown"] == 0.5
+    quoted = exact_f1(sentence, ["412"])[1]
+    assert chosen["short_f1"] == round((3 * 1.0 + 3 * quoted) / 6, 4)
