@@ -862,11 +862,13 @@ class Indexer:
         wanted = sorted(set(story_ids))
         if not wanted:
             return {}
-        first_chunks = self.store.get(
-            where={"$and": [{STORY_ID: {"$in": wanted}}, {CHUNK_INDEX: 0}]}, include_text=False
-        )
+        # The first chunks are picked here, not in Chroma's filter: "chunk 0" holds in every
+        # article, and Chroma's $and of it with the stories took 44 ms at 100k chunks
+        # against 7 ms for the stories' chunks alone (growing with the collection).
+        chunks = self.store.get(where={STORY_ID: {"$in": wanted}}, include_text=False)
+        first_chunks = [c.metadata for c in chunks if c.metadata.get(CHUNK_INDEX) == 0]
         members: dict[str, list[SourceInfo]] = {}
-        for info in sorted(map(to_source_info, (c.metadata for c in first_chunks)), key=_by_name):
+        for info in sorted(map(to_source_info, first_chunks), key=_by_name):
             members.setdefault(info.story_id, []).append(info)
         return members
 
