@@ -133,7 +133,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.candidates = candidates
         self.dense_weight = dense_weight
-        self._version: tuple[int, int] | None = None
+        self._version: int | None = None  # the store generation last brought in step
         self._lock = threading.Lock()
 
     @property
@@ -147,16 +147,21 @@ class HybridRetriever:
         Cheap when this process (or another sharing the data directory) wrote both:
         the index records the generation it is in step with. Chunks another machine
         wrote to a shared Chroma server are compared id by id and caught up.
+
+        Only the generation is read each time: every finished ingest bumps it. The
+        collection is counted once per process and per generation (42 ms at 1M chunks),
+        so the few chunks an ingest killed half-way wrote to one store and not yet the
+        other wait for its re-run (``ChunkStore.add`` writes both together; the dense
+        search still finds such a chunk, and one only the keyword index holds is never
+        answered from).
         """
-        # The count too: an ingest killed before it bumped the generation still shows.
         generation = self.store.generation()
-        version = (generation, self.store.count())
-        if version == self._version:
+        if generation == self._version:
             return
         with self._lock:
-            if version != self._version:
+            if generation != self._version:
                 self.store.catch_up_keywords(generation)
-                self._version = version
+                self._version = generation
 
     def retrieve(
         self,

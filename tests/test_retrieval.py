@@ -87,15 +87,22 @@ def test_score_fusion_keeps_a_clear_keyword_winner(make_assistant, tmp_path: Pat
     assert best[0].score - best[1].score > 0.2
 
 
-def test_a_question_checks_the_collection_for_changes_once(
-    seeded: Assistant, monkeypatch: pytest.MonkeyPatch
+def test_a_question_counts_the_collection_only_when_it_changed(
+    make_assistant, seed_copy: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    # Counting the collection takes milliseconds at scale (4 ms at 100k chunks): the
-    # check that the keyword index is in step is made once per question, not per step.
+    # Counting the collection takes 42 ms at 1M chunks: an answering process counts it
+    # once, and again only after an ingest (anywhere) has changed the collection.
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    reader = make_assistant()  # another process
     counted = []
-    count = seeded.store.count
-    monkeypatch.setattr(seeded.store, "count", lambda: counted.append(1) or count())
-    assert seeded.answer("Who leads the Islamic Movement for Azawad?").answered
+    count = reader.store.count
+    monkeypatch.setattr(reader.store, "count", lambda: counted.append(1) or count())
+    for _ in range(3):
+        assert reader.answer("Who leads the Islamic Movement for Azawad?").answered
+        reader.retrieve("Who leads the MIA?")
     assert len(counted) == 1
-    seeded.retrieve("Who leads the MIA?")  # alone, retrieval still checks for itself
+    (seed_copy / "new.txt").write_text("Timbuktu market\n\nThe Timbuktu market reopened.\n")
+    bot.ingest([seed_copy])
+    assert reader.retrieve("Timbuktu market reopened", k=1)[0].source.endswith("new.txt")
     assert len(counted) == 2
