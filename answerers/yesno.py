@@ -35,7 +35,6 @@ from functools import lru_cache
 from typing import Literal
 
 import snowballstemmer
-from lemminflect import getAllLemmas
 
 Verdict = Literal["yes", "no"]
 
@@ -129,6 +128,8 @@ def _forms(word: str) -> frozenset[str]:
         stemmer = _local.stemmer = snowballstemmer.stemmer("english")
     if _NUMBER.match(word):
         return frozenset({_number(word)})
+    from lemminflect import getAllLemmas  # here: its import costs every start 50 ms
+
     plain = word.lower().replace("’", "'").removesuffix("'s")
     lemmas = {lemma.lower() for group in getAllLemmas(plain).values() for lemma in group}
     return frozenset(stemmer.stemWord(w) for w in {plain} | lemmas)

@@ -169,7 +169,7 @@ def markdown(results: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for name, m in reader.items():
-            if isinstance(m, dict) and "short_f1" in m:
+            if isinstance(m, dict) and "answer_contains_gold" in m:
                 lines.append(
                     f"| {name} | {m['answer_contains_gold']:.3f} | {m['short_f1']:.3f} | "
                     f"{m['short_exact_match']:.3f} | {m['answerable_refused']:.3f} | "
