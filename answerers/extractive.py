@@ -214,7 +214,7 @@ class ExtractiveAnswerer:
             citations.append(Citation.of(number, s.passage, s.start, s.end, s.score))
             lead = ""
             span = candidate.span
-            # The reader's span leads where that gives the best short answers (Ranker.span_margin).
+            # The reader's span leads only where it is usually right (see Ranker.span_margin).
             if span is not None and span.score - span.no_answer >= self.ranker.span_margin:
                 p = read[span.passage]
                 text = p.text[span.start : span.end]

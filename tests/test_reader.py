@@ -1,5 +1,4 @@
-"""The trained reader: shipped weights, short answers with exact offsets, refusals, lists,
-and how the ranker's calibration chooses when a short answer leads."""
+"""The trained reader: shipped weights, short answers with exact offsets, refusals, lists."""
 
 from __future__ import annotations
 
@@ -8,17 +7,15 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from answerers.ranker import FEATURES, RANKER_FILE, SIMILARITY_EMBEDDER, Ranker, seal
+from answerers.ranker import RANKER_FILE, SIMILARITY_EMBEDDER, Ranker, seal
 from answerers.reader import MODEL_DIR, Reader, best_spans, encode_windows, load_tokenizer
 from assistant import Assistant
 from core.errors import ModelUnavailable
 from ingest.loaders import load_article
 from tests.conftest import MIA, SEEDS
-from training.squad_split import CALIBRATE, MEASURE, exact_f1
-from training.train_ranker import choose
+from training.squad_split import CALIBRATE, MEASURE
 from training.train_reader import label
 from vectorstore.embeddings import resolve_model_path
 
@@ -220,32 +217,3 @@ def test_a_follow_up_does_not_repeat_what_an_earlier_answer_said(make_assistant,
     # When nothing new reaches the threshold, the answer is repeated rather than refused.
     both = bot.extractive.answer(question, passages, said=[f"{first} {second}"])
     assert both.answered and first in [c.quote for c in both.citations]
-
-
-def test_the_span_leads_from_the_margin_that_gives_the_best_short_answers():
-    """Calibration: spans above margin 3 are right, below it wrong; the quote is between."""
-    sure = np.zeros(len(FEATURES))
-    sure[0] = 3.0  # probability 0.95 under the model below
-    model = {"mean": np.zeros(len(FEATURES)), "scale": np.ones(len(FEATURES))}
-    model |= {"weights": np.eye(len(FEATURES))[0], "bias": 0.0}
-    sentence = "The otters were counted by volunteers on the river Tweed this spring: 412 of them."
-
-    def row(kind: str, span: tuple[str, float] | None = None) -> dict[str, object]:
-        return {
-            "x": [sure],
-            "y": [kind == "answerable"],
-            "spans": [span],
-            "sentences": [sentence],
-            "golds": ["412"] if kind == "answerable" else [],
-            "answerable": kind == "answerable",
-            "kind": kind,
-        }
-
-    rows = [row("answerable", ("412", m)) for m in (5.0, 4.0, 3.0)]
-    rows += [row("answerable", ("volunteers", m)) for m in (1.0, 0.0, -2.0)]
-    rows += [row("unanswerable"), row("absent")]
-    chosen = choose(rows, model)
-    assert chosen["span_margin"] == 3.0
-    assert chosen["spans_shown"] == 0.5
-    quoted = exact_f1(sentence, ["412"])[1]
-    assert chosen["short_f1"] == round((3 * 1.0 + 3 * quoted) / 6, 4)

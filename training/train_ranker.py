@@ -13,9 +13,7 @@ what teaches the ranker to refuse. A logistic regression (L2, scipy) is fitted
 on the labels; on the CALIBRATE articles the threshold is set where 5% of the
 questions whose paragraph was retrieved would be refused, and the second-sentence
 ratio is the one that finds the most gold answers within 1.5 sentences an answer
-on average, and the reader's span leads an answer from the margin that gives the
-best short answers (the span above it, the quoted sentence below it; F1). MEASURE
-articles are never read here.
+on average. MEASURE articles are never read here.
 """
 
 from __future__ import annotations
@@ -47,7 +45,7 @@ from training.squad_split import CALIBRATE, MEASURE, QA, exact_f1, holds, load, 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
 REFUSE_ANSWERABLE = 0.05
 MAX_SENTENCES = 1.5
-SPAN_F1_TOLERANCE = 0.005  # of the best short-answer F1: the fewest spans shown within it
+SPAN_F1 = 0.7  # how often a short answer shown in the lead must be right (F1, calibration)
 L2 = 1.0
 SEED = 17
 log = logging.getLogger("train_ranker")
@@ -89,7 +87,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         "x": [c.features for c in found],
                         "y": [holds(c.sentence.text, golds) for c in found],
                         "spans": [_span_of(c) for c in found],
-                        "sentences": [c.sentence.text for c in found],
                         "golds": golds,
                         "answerable": bool(golds) and retrieved,
                         "kind": "absent" if absent else ("answerable" if golds else "unanswerable"),
@@ -211,31 +208,24 @@ def choose(rows: list[dict[str, Any]], model: dict[str, Any]) -> dict[str, Any]:
         answered = sum(1 for r, p, o in tops if r["answerable"] and len(p) and p[o[0]] >= threshold)
         if sentences / max(answered, 1) <= MAX_SENTENCES and found > best_found:
             best_ratio, best_found = ratio, found
-    # The short answer leads where that gives the best short answer: on the calibration
-    # questions answered, the span's F1 when it leads and the quoted sentence's when it does
-    # not. Of the margins within SPAN_F1_TOLERANCE of the best, the highest (fewest spans).
-    leads = []
+    # The short answer leads the answer only where the reader is usually right: the lowest
+    # span margin at which the spans it would show have an F1 of SPAN_F1 on these questions.
+    shown = []
     for r, p, o in tops:
-        if r["answerable"] and len(p) and p[o[0]] >= threshold:
-            span = r["spans"][o[0]]
-            quoted = exact_f1(r["sentences"][o[0]], r["golds"])[1]
-            leads.append(
-                (span[1], exact_f1(span[0], r["golds"])[1], quoted)
-                if span
-                else (float("-inf"), 0.0, quoted)
-            )
-    short_f1 = {
-        margin: float(np.mean([f if m >= margin else q for m, f, q in leads]))
-        for margin in {m for m, _, _ in leads if m > float("-inf")} | {float("inf")}
-    }
-    best_f1 = max(short_f1.values(), default=0.0)
-    span_margin = max(m for m, f in short_f1.items() if f >= best_f1 - SPAN_F1_TOLERANCE)
+        if r["answerable"] and len(p) and p[o[0]] >= threshold and r["spans"][o[0]]:
+            text, margin = r["spans"][o[0]]
+            shown.append((margin, exact_f1(text, r["golds"])[1]))
+    shown.sort(key=lambda mf: -mf[0])
+    span_margin, total = float("inf"), 0.0
+    for count, (margin, f1) in enumerate(shown, start=1):
+        total += f1
+        if total / count >= SPAN_F1:
+            span_margin = margin
     return {
         "threshold": round(threshold, 4),
         "second_ratio": best_ratio,
         "span_margin": round(span_margin, 4) if span_margin != float("inf") else 99.0,
-        "spans_shown": round(sum(m >= span_margin for m, _, _ in leads) / max(len(leads), 1), 4),
-        "short_f1": round(short_f1.get(span_margin, 0.0), 4),
+        "spans_shown": round(sum(m >= span_margin for m, _ in shown) / max(len(shown), 1), 4),
         "answerable_questions": len(answerable),
         "answerable_refused": round(float(np.mean([a < threshold for a in answerable])), 4),
         "unanswerable_refused": refused("unanswerable"),
