@@ -84,8 +84,8 @@ def verdict(question: str, sentence: str) -> Verdict | None:
     tokens = _WORD.findall(sentence)
     forms = [_forms(t) for t in tokens]
     present = frozenset().union(*forms)
-    words = [_forms(w) for w in asked if not _NUMBER.match(w)]
-    if not all(w & present for w in words):
+    wanted = [_forms(w) for w in asked]
+    if not all(w & present for w, a in zip(wanted, asked, strict=True) if not _NUMBER.match(a)):
         return None
     numbers = {_number(w) for w in asked if _NUMBER.match(w)}
     given = {_number(t) for t in tokens if _NUMBER.match(t)}
@@ -93,7 +93,7 @@ def verdict(question: str, sentence: str) -> Verdict | None:
         return "no" if given else None  # another number in its place, or none at all
     negated = any(
         _NEGATION.match(token)
-        and any(_forms(w) & f for w in asked for f in forms[i + 1 : i + 1 + NEGATION_REACH])
+        and any(w & f for w in wanted for f in forms[i + 1 : i + 1 + NEGATION_REACH])
         for i, token in enumerate(tokens)
     )
     negative_question = any(_NEGATION.match(w) for w in _WORD.findall(question))

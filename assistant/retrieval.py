@@ -164,24 +164,14 @@ class HybridRetriever:
                 self._version = generation
 
     def retrieve(
-        self,
-        query: str,
-        k: int,
-        since: str | None = None,
-        until: str | None = None,
-        *,
-        refreshed: bool = False,
+        self, query: str, k: int, since: str | None = None, until: str | None = None
     ) -> list[Passage]:
         """The ``k`` best passages for ``query``; ``since``/``until`` (ISO days, inclusive)
         keep only articles dated in that range, in Chroma's ``where`` and in the keyword
         index alike (so the ``k`` are all in range; undated articles are left out).
-
-        ``refreshed``: the caller has just called ``refresh`` for this question (the check
-        counts the collection, which takes milliseconds at scale: once a question is enough).
         """
         days = date_range(since, until).days if since or until else None
-        if not refreshed:
-            self.refresh()
+        self.refresh()
         if not len(self.keyword) or not query.strip():
             return []
         n = max(self.candidates, k)

@@ -176,8 +176,7 @@ class Assistant:
         return Embedder(
             model,
             backend=backend,
-            # int8 runs on the CPU only; the fp32 copy goes where the chunks' embedder goes.
-            device="cpu" if backend == "onnx-int8" else self.settings.device,
+            device=self.settings.device,
             cache_dir=self.settings.resolved_cache_dir,
         )
 
@@ -318,8 +317,7 @@ class Assistant:
         window: DateRange,
         said: list[str],
     ) -> AnswerStream:
-        # _ask brought the keyword index in step for this question (_newest_day).
-        passages = self._retrieve(query, k, window, refreshed=True)
+        passages = self.retrieve(query, k=k, since=window.since, until=window.until)
         if not passages:
             empty = self.store.count() == 0
             text = EMPTY_STORE if empty else NOT_ANSWERED
@@ -377,19 +375,13 @@ class Assistant:
         """The ``k`` passages that best match ``query``, best first; ``since``/``until``
         (YYYY-MM-DD, YYYY-MM or YYYY, inclusive) keep only articles dated in that range.
         """
-        return self._retrieve(query, k, date_range(since, until))
-
-    def _retrieve(
-        self, query: str, k: int | None, window: DateRange, *, refreshed: bool = False
-    ) -> list[Passage]:
         query = clean_question(query)
         k = self.settings.k if k is None else k
         if not 1 <= k <= 100:
             raise InvalidQuestion(f"k must be between 1 and 100, got {k}")
+        window = date_range(since, until)
         self._open_data_dir(write=False)
-        return self.retriever.retrieve(
-            query, k, since=window.since, until=window.until, refreshed=refreshed
-        )
+        return self.retriever.retrieve(query, k, since=window.since, until=window.until)
 
     def timeline(
         self,
