@@ -111,10 +111,27 @@ def batch(windows: Sequence[Window]) -> dict[str, np.ndarray]:
     return arrays
 
 
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` widened to whole words.
+
+    The model scores word pieces, so its best start or end can fall inside a word
+    ("Tuare" of "Tuareg"); an answer is words, never pieces of them.
+    """
+    while 0 < start < len(text) and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return start, end
+
+
 def best_spans(
-    windows: Sequence[Window], start_logits: np.ndarray, end_logits: np.ndarray
+    windows: Sequence[Window],
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    passages: Sequence[str],
 ) -> list[SpanScore]:
-    """Every passage's best spans, best first; each carries the lowest "no answer" score.
+    """Every passage's best spans in whole words, best first; each carries the lowest
+    "no answer" score.
 
     The "no answer" score of a window is its first token's start + end logits;
     as in SQuAD 2.0 decoding, the one to beat is the lowest of all windows read
@@ -133,7 +150,7 @@ def best_spans(
             for e in e_order:
                 if e < s or e - s + 1 > MAX_ANSWER_TOKENS:
                     continue
-                start, end = w.offsets[s][0], w.offsets[e][1]
+                start, end = whole_words(passages[w.passage], w.offsets[s][0], w.offsets[e][1])
                 score = float(starts[s] + ends[e])
                 key = (w.passage, start, end)
                 if key not in found or found[key].score < score:
@@ -186,7 +203,7 @@ class Reader:
             tokenizer, question, passages, max_length=config["max_length"], stride=config["stride"]
         )
         start_logits, end_logits = session.run(None, batch(windows))
-        return best_spans(windows, start_logits, end_logits)
+        return best_spans(windows, start_logits, end_logits, passages)
 
     def _load(self) -> tuple[Any, Any, dict[str, Any]]:
         with self._lock:

@@ -107,9 +107,32 @@ def test_decoding_keeps_spans_inside_the_passage():
     starts[0, 0] = ends[0, 0] = 5.0  # "no answer" is the model's favourite
     starts[0, 1] = ends[0, 1] = 9.0  # a question token: never an answer
     starts[0, 4], ends[0, 5] = 3.0, 3.0  # "Ana Bruno"
-    best = best_spans(windows, starts, ends)[0]
+    best = best_spans(windows, starts, ends, ["Ana Bruno won."])[0]
     assert "Ana Bruno won."[best.start : best.end] == "Ana Bruno"
     assert best.no_answer == 10.0 and best.score == 6.0
+
+
+def test_decoding_answers_whole_words_not_word_pieces():
+    import numpy as np
+
+    tokenizer = load_tokenizer(TOKENIZER)
+    text = "The Tuareg rebels of Kidal."
+    (window,) = encode_windows(tokenizer, "Who?", [text], max_length=32, stride=8)
+    pieces = [text[o[0] : o[1]] if o else None for o in window.offsets]
+    assert "##" not in "".join(p or "" for p in pieces)  # offsets are text, not vocabulary
+    inside = [i for i, o in enumerate(window.offsets) if o is not None]
+    # A start and an end that fall inside words: "uareg rebels of Kid".
+    start = next(i for i in inside if text[window.offsets[i][0] - 1].isalpha())
+    end = max(
+        i
+        for i in inside
+        if window.offsets[i][1] < len(text) - 1 and text[window.offsets[i][1]].isalpha()
+    )
+    width = len(window.ids)
+    starts, ends = np.zeros((1, width)), np.zeros((1, width))
+    starts[0, start], ends[0, end] = 4.0, 4.0
+    best = best_spans([window], starts, ends, [text])[0]
+    assert text[best.start : best.end] == "Tuareg rebels of Kidal"
 
 
 def test_the_short_answer_leads_and_its_offsets_point_into_the_article(
