@@ -219,6 +219,8 @@ def story_table() -> sqlalchemy.Table:
         sqlalchemy.Column("content_hash", sqlalchemy.String(128), nullable=False),
         sqlalchemy.Column("signature", sqlalchemy.LargeBinary, nullable=False),
         sqlalchemy.Column("shingles", sqlalchemy.Integer, nullable=False),
+        # An answer asks how many copies its cited stories have (``story_sizes``).
+        sqlalchemy.Index("dossier_story_by_story", "namespace", "story_id"),
     )
 
 
@@ -272,6 +274,22 @@ def save_members(engine: sqlalchemy.Engine, namespace: str, members: Iterable[Me
                 )
             )
             connection.execute(sqlalchemy.insert(table), part)
+
+
+def story_sizes(
+    engine: sqlalchemy.Engine, namespace: str, story_ids: Sequence[str]
+) -> dict[str, int]:
+    """How many stored articles each of ``story_ids`` has (stories with none are left out)."""
+    import sqlalchemy
+
+    table = story_table()
+    query = (
+        sqlalchemy.select(table.c.story_id, sqlalchemy.func.count())
+        .where(table.c.namespace == namespace, table.c.story_id.in_(list(story_ids)))
+        .group_by(table.c.story_id)
+    )
+    with engine.connect() as connection:
+        return {story: int(count) for story, count in connection.execute(query).all()}
 
 
 def forget_members(engine: sqlalchemy.Engine, namespace: str, source_ids: Sequence[str]) -> None:

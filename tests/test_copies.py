@@ -303,3 +303,50 @@ def test_a_page_reads_the_same_however_often_it_is_read(tmp_path: Path):
             article = load_article(path.resolve(), 10**6)
             assert all(paragraph in article.text for paragraph in STORY), n
             assert article.outlet == f"Outlet {n}"
+
+
+def test_only_stories_with_copies_are_looked_up_in_chroma(
+    make_assistant, seed_copy: Path, copies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+):
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    found = stories(bot)
+    story, alone = found["AP"], found["Gazeta"]
+    named = carriers(bot, story)
+    gets: list[object] = []  # the lookups asked of Chroma (its pages call get positionally)
+    real_get = bot.indexer.store.get
+    monkeypatch.setattr(
+        bot.indexer.store,
+        "get",
+        lambda *a, **kw: (gets.append(kw) if kw else None) or real_get(*a, **kw),
+    )
+
+    members = bot.indexer.story_members([story, alone, "no such story"])
+    assert sorted(members) == [story]  # one without copies has none to name
+    assert sorted(m.outlet or m.source for m in members[story]) == named
+    assert len(gets) == 1
+
+    assert bot.indexer.story_members([alone]) == {} and len(gets) == 1  # Chroma not asked
+
+
+def test_a_record_database_from_before_the_story_index_gains_it(
+    make_assistant, seed_copy: Path, copies: dict[str, Path]
+):
+    import sqlalchemy
+
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    engine = bot.indexer.record_manager.engine
+    assert isinstance(engine, sqlalchemy.Engine)
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text("DROP INDEX dossier_story_by_story"))
+
+    later = make_assistant()  # another process opens the older database
+    later_engine = later.indexer.record_manager.engine
+    assert isinstance(later_engine, sqlalchemy.Engine)
+    indexes = sqlalchemy.inspect(later_engine).get_indexes(STORY_TABLE)
+    assert [i["column_names"] for i in indexes] == [["namespace", "story_id"]]
+    answer = later.answer(QUESTION)
+    assert (
+        len(next(c for c in answer.citations if c.story_id == stories(later)["AP"]).carried_by) == 3
+    )
