@@ -58,9 +58,11 @@ bench-scale: setup
 	$(BIN)/python -m benchmarks.scale --sizes $(SIZES)
 
 # Train the reader on the SQuAD articles in ../shared/data/squad and ship it into
-# answerers/models/reader (about 30 minutes on 2 cores; make run and make test never retrain).
+# answerers/models/reader, then fit the sentence ranker on its signals into
+# answerers/models/ranker.json (about 40 minutes on 2 cores; make run and make test never retrain).
 train-reader: setup
 	$(BIN)/python -m training.train_reader
+	$(BIN)/python -m training.train_ranker
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

@@ -89,6 +89,7 @@ class ExtractiveAnswerer:
 
     def rank(self, question: str, passages: Sequence[Passage]) -> list[tuple[float, Candidate]]:
         """Every candidate sentence with its probability of answering, most probable first."""
+        self.ranker.check_reader(self.reader.config["sha256"])
         read = list(passages[: self.passages_read])
         scored = self.grounding.score_sentences(question, read, considered=len(read))
         spans = self.reader.read(question, [p.text for p in read])

@@ -151,6 +151,16 @@ class Ranker:
         """A second sentence is quoted when its probability is at least this share of the best's."""
         return float(self.config["second_ratio"])
 
+    def check_reader(self, reader_sha256: str) -> None:
+        """Refuse a reader other than the one the ranker was fitted on: its margins would
+        mean something else to the ranker."""
+        fitted = str(self.config.get("made", {}).get("reader_sha256", ""))
+        if fitted != reader_sha256:
+            raise ModelUnavailable(
+                f"the sentence ranker ({self.path}) was fitted on another reader "
+                f"(sha256 {fitted[:12]}..., the reader's is {reader_sha256[:12]}...); {RETRAIN}"
+            )
+
     def probabilities(self, found: Sequence[Candidate]) -> np.ndarray:
         if not found:
             return np.zeros(0)

@@ -60,6 +60,24 @@ def test_a_ranker_fitted_on_another_sentence_embedder_is_refused(tmp_path: Path)
         Ranker(copy).threshold  # noqa: B018 (reading it loads the file)
 
 
+def test_a_ranker_fitted_on_another_reader_is_refused(
+    make_assistant, seed_copy: Path, tmp_path: Path
+):
+    config = json.loads(RANKER_FILE.read_text())
+    assert (
+        config["made"]["reader_sha256"]
+        == json.loads((MODEL_DIR / "reader.json").read_text())["sha256"]
+    )
+    config["made"]["reader_sha256"] = "0" * 64
+    copy = tmp_path / "ranker.json"
+    copy.write_text(json.dumps(seal(config)))
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    bot.extractive.ranker = Ranker(copy)
+    with pytest.raises(ModelUnavailable, match=r"fitted on another reader.*make train-reader"):
+        bot.answer("Who leads the MIA?")
+
+
 @pytest.mark.parametrize("backend", ["onnx", "torch", "onnx-int8"])
 def test_sentences_are_compared_with_the_embedder_the_ranker_was_fitted_on(
     make_assistant, backend: str

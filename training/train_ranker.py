@@ -47,6 +47,12 @@ REFUSE_ANSWERABLE = 0.05
 MAX_SENTENCES = 1.5
 SPAN_F1 = 0.7  # how often a short answer shown in the lead must be right (F1, calibration)
 L2 = 1.0
+# Tried and not shipped (2026-11-25): a network with one hidden layer of 8 tanh units on the
+# same features and data. On the CALIBRATE articles it found more gold sentences first (0.74-
+# 0.75 against 0.72) and refused more absent-article questions (0.70-0.81 against 0.67) at the
+# same 5% of answerable ones refused, but it rated "Dara Quint was named the new leader of the
+# Nolvar Front" below the threshold for "Who currently leads the Nolvar Front?" (the newest
+# answer was lost, tests/test_time.py) and refused a plain question in tests/test_hostile.py.
 SEED = 17
 log = logging.getLogger("train_ranker")
 
