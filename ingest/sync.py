@@ -860,19 +860,8 @@ class Indexer:
         return replace(article, story_id=story)
 
     def story_members(self, story_ids: Iterable[str]) -> dict[str, list[SourceInfo]]:
-        """The stored copies of each of ``story_ids`` that has several, by story id.
-
-        A story whose signature rows are missing (a damaged record database, until
-        ``dossier doctor`` rebuilds it) shows no copies.
-        """
-        # Only the stories with copies are looked up in Chroma, whose metadata filters take
-        # time linear in the collection (60 ms at 1M chunks): the story table is indexed,
-        # and its rows are written before the chunks that carry their story ids.
-        asked = sorted(set(story_ids))
-        if not asked:
-            return {}
-        sizes = copies.story_sizes(self._engine(), self.record_manager.namespace, asked)
-        wanted = [story for story in asked if sizes.get(story, 0) > 1]
+        """The stored copies of each of ``story_ids`` that has several, by story id."""
+        wanted = self._stories_with_copies(sorted(set(story_ids)))
         if not wanted:
             return {}
         # The first chunks are picked here, not in Chroma's filter: "chunk 0" holds in every
@@ -884,6 +873,26 @@ class Indexer:
         for info in sorted(map(to_source_info, first_chunks), key=_by_name):
             members.setdefault(info.story_id, []).append(info)
         return members
+
+    def _stories_with_copies(self, story_ids: list[str]) -> list[str]:
+        """Those of ``story_ids`` that the story table counts several articles in.
+
+        Only these are looked up in Chroma, whose metadata filters take time linear in
+        the collection (60 ms at 1M chunks); the story table is indexed, and its rows are
+        written before the chunks that carry their story ids. When the records cannot be
+        read (damaged, until ``dossier doctor`` rebuilds them), every story is looked up
+        in Chroma: an answer never needs the records.
+        """
+        if not story_ids:
+            return []
+        import sqlalchemy
+
+        try:
+            sizes = copies.story_sizes(self._engine(), self.record_manager.namespace, story_ids)
+        except (StoreUnavailable, sqlalchemy.exc.SQLAlchemyError) as exc:
+            log.warning("looking up story copies in Chroma: %s", exc)
+            return story_ids
+        return [story for story in story_ids if sizes.get(story, 0) > 1]
 
     # -- removal ------------------------------------------------------------------------
 

@@ -350,3 +350,20 @@ def test_a_record_database_from_before_the_story_index_gains_it(
     assert (
         len(next(c for c in answer.citations if c.story_id == stories(later)["AP"]).carried_by) == 3
     )
+
+
+def test_damaged_records_still_give_answers_that_name_the_copies(
+    make_assistant, seed_copy: Path, copies: dict[str, Path]
+):
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    story = stories(bot)["AP"]
+    records = bot.indexer.records_file
+    assert records is not None
+    records.write_bytes(b"not a database" * 100)
+
+    later = make_assistant()  # the story table cannot be read: Chroma names the copies
+    answer = later.answer(QUESTION)
+    assert answer.answered and "14 hectares" in answer.text
+    cited = next(c for c in answer.citations if c.story_id == story)
+    assert len(cited.carried_by) == 3
