@@ -97,7 +97,7 @@ class ExtractiveAnswerer:
         probabilities = self.ranker.probabilities(found)
         return sorted(zip(probabilities.tolist(), found, strict=True), key=lambda pc: -pc[0])
 
-    def _one_per_article(self, question: str, read: list[Passage]) -> list[Candidate]:
+    def _one_per_article(self, question: str, read: list[Passage]) -> list[tuple[float, Candidate]]:
         """Each article's most probable sentence, where it reaches the threshold.
 
         Each article is ranked on its own: whether it answers does not depend on
@@ -110,7 +110,7 @@ class ExtractiveAnswerer:
         for passages in articles.values():
             ranked = self.rank(question, passages)
             if ranked and ranked[0][0] >= self.ranker.threshold:
-                chosen.append(ranked[0][1])
+                chosen.append(ranked[0])
         return chosen
 
     def _yes_or_no(
@@ -192,9 +192,13 @@ class ExtractiveAnswerer:
             if new and new[0][0] >= max(threshold, self.ranker.second * ranked[0][0]):
                 ranked = new
         if listing:
-            chosen = self._one_per_article(query or question, read)[: self.articles_listed]
+            chosen = [c for _, c in self._one_per_article(query or question, read)]
+            chosen = chosen[: self.articles_listed]
         elif recent:
-            chosen = [newest_answer(ranked, threshold)]
+            # Each article on its own, as for a list: an older article that matches the
+            # question's words better must not push a newer one's answer below the threshold.
+            accepted = self._one_per_article(query or question, read)
+            chosen = [newest(accepted) if accepted else ranked[0][1]]
         else:
             best = ranked[0][0]
             chosen = [ranked[0][1]] + [
@@ -217,7 +221,7 @@ class ExtractiveAnswerer:
             span = candidate.span
             # The reader's span leads only where it is usually right (see Ranker.span_margin).
             if span is not None and span.score - span.no_answer >= self.ranker.span_margin:
-                p = read[span.passage]
+                p = candidate.span_passage
                 text = p.text[span.start : span.end]
                 start = p.start + span.start
                 short.append(AnswerSpan(text, number, p.source, start, start + len(text)))
@@ -227,14 +231,13 @@ class ExtractiveAnswerer:
         return Answer.cited(question, parts, citations, passages, mode=self.mode, spans=short)
 
 
-def newest_answer(ranked: Sequence[tuple[float, Candidate]], threshold: float) -> Candidate:
-    """Among the sentences likely enough to answer (``threshold``), the newest article's.
+def newest(accepted: Sequence[tuple[float, Candidate]]) -> Candidate:
+    """The answer of the newest article among ``accepted`` (each article's best sentence).
 
-    For "Who currently leads ...?": every sentence the ranker accepts answers the
-    question as it stood on its article's date, so the newest one answers it now.
-    Undated articles come last; within one date, the most probable sentence wins.
+    For "Who currently leads ...?": every accepted sentence answers the question as
+    it stood on its article's date, so the newest one answers it now. Undated
+    articles come last; among one day's articles, the most probable sentence wins.
     """
-    accepted = [(p, c) for p, c in ranked if p >= threshold]
     return max(accepted, key=lambda pc: (pc[1].sentence.passage.date or "", pc[0]))[1]
 
 

@@ -59,11 +59,16 @@ FEATURES = (
 
 @dataclass(frozen=True)
 class Candidate:
-    """A sentence, its features, and the reader's best span inside it (None if none)."""
+    """A sentence, its features, and the reader's best span inside it (None if none).
+
+    ``span_passage`` is the passage the span's offsets are in: ``span.passage`` indexes
+    the passages of one reading, which an answer that ranks articles apart does not keep.
+    """
 
     sentence: ScoredSentence
     features: np.ndarray
     span: SpanScore | None
+    span_passage: Any = None
 
 
 def candidates(
@@ -110,7 +115,15 @@ def candidates(
             top_overlap,
             math.log1p(len(tokenize(s.text))),
         ]
-        found.append(Candidate(s, np.asarray(values, dtype=np.float64), inside.get(i)))
+        best = inside.get(i)
+        found.append(
+            Candidate(
+                s,
+                np.asarray(values, dtype=np.float64),
+                best,
+                read[best.passage] if best is not None else None,
+            )
+        )
     return found
 
 

@@ -7,8 +7,9 @@ and without them ("Who leads ...?"), side by side. An answer counts as the
 newest fact when its first claim (the short answer, or else the first quote)
 holds the newest answer; the table also counts answers that mention the
 replaced fact anywhere. Nothing in the answerer was fitted on these questions:
-"newest" is a rule (among the sentences the ranker accepts, the newest
-article's), not a weight.
+"newest" is a rule (each article is ranked on its own, and among the
+articles whose best sentence the ranker accepts, the newest one answers), not a
+weight.
 
 Copies: ``benchmarks/copies.py`` on the BBC categories the threshold was not
 chosen on.

@@ -168,6 +168,15 @@ def test_the_same_questions_without_time_words_still_answer(dated: Assistant, ca
     assert case.file in [c.source for c in answer.citations]
 
 
+def test_each_article_of_a_list_answer_has_its_own_short_answer(dated: Assistant):
+    # Articles are ranked one by one for a list; each span is taken from its own article.
+    answer = dated.answer("Which articles say how much the Kessmark dam will cost?")
+    assert {"135 million", "80 million"} <= {" ".join(s.text.split()[:2]) for s in answer.spans}
+    for span in answer.spans:
+        cited = answer.citation_of(span)
+        assert cited is not None and cited.source == span.source and span.text in cited.quote
+
+
 def test_a_year_in_the_question_filters_by_date(dated: Assistant):
     answer = dated.answer("How much would the Kessmark dam cost in 2021?")
     assert "80 million" in answer.text and "135" not in answer.text
