@@ -385,6 +385,9 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
     )
     if cold:
         header += " cold `ask` s | `ui` first answer s | re-ingest unchanged s |"
+    new = any("ingest_new" in s for s in rows)
+    if new:
+        header += " ingest 1 new article s |"
     load = any("load_average_1m" in s for s in rows)
     if load:
         header += " load (1 min) |"
@@ -407,6 +410,8 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
                 if reingest
                 else "- |"
             )
+        if new:
+            row += f" {s['ingest_new']['wall_seconds'] if 'ingest_new' in s else '-'} |"
         if load:
             row += f" {s.get('load_average_1m', '-')} |"
         lines.append(row)
@@ -456,7 +461,8 @@ def scale_markdown(results: dict[str, Any]) -> str:
         "cold `ask` = wall time of a fresh `dossier ask` process (median); `ui` first answer "
         "= from starting `dossier ui` to its first `/ask` answer over HTTP; re-ingest = "
         "`dossier ingest` of the real article files again (nothing changed) into the grown "
-        "collection.",
+        "collection; ingest 1 new article = `dossier ingest` of one new file (a real article "
+        "with a sentence added), matched for copies against every stored signature.",
         "",
         *scale_table(scale),
         "",

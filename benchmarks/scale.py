@@ -8,10 +8,14 @@ synthetic article), and its vector is that chunk's vector plus Gaussian noise
 (sigma 0.05, renormalised), so the filler needs no embedding (1M chunks would
 take hours on 2 cores) and still spreads through the vector space like real
 text. Filler goes through ``ChunkStore.add``, which writes Chroma and the FTS5
-keyword index as ingest does. Latency and memory are those of a fresh answering
-process; cold start is a fresh ``dossier ask`` and a fresh ``dossier ui`` up to
-its first answer; re-ingest is ``dossier ingest`` of the real article files a
-second time (nothing changed) into the grown collection: the filler has no files.
+keyword index as ingest does, and each synthetic article gets its story-table row
+(the MinHash signature of its first chunk's text), as an ingested one would.
+Latency and memory are those of a fresh answering process; cold start is a fresh
+``dossier ask`` and a fresh ``dossier ui`` up to its first answer; re-ingest is
+``dossier ingest`` of the real article files a second time (nothing changed) into
+the grown collection (the filler has no files); then one new article (a real one
+with a sentence added) is ingested, which must be matched against every stored
+article's signature for copies.
 
     python -m benchmarks.scale                          # make bench-scale: 1k, 10k, 100k, 1M
     python -m benchmarks.scale --sizes 1000,10000       # chosen sizes
@@ -24,6 +28,7 @@ Writes scale.json, scale.md, scale-latency.png and scale-cold-start.png.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -50,6 +55,7 @@ from benchmarks.common import (
     rss_mb,
     timed,
 )
+from ingest import copies
 from vectorstore.metadata import CHUNK_INDEX, CONTENT_HASH, SOURCE_ID, STORY_ID
 
 BATCH = 4000
@@ -83,6 +89,13 @@ def run(
     stored = bot.store.vectors([c.id for c in chunks])
     vectors = np.asarray([stored[c.id] for c in chunks], dtype=np.float32)
     texts, metas = [c.text for c in chunks], [c.metadata for c in chunks]
+    engine = bot.indexer.record_manager.engine
+    namespace = bot.indexer.record_manager.namespace
+
+    @functools.cache
+    def signature(p: int) -> tuple[Any, int]:
+        return copies.signature(texts[p])
+
     rng = np.random.default_rng(11)
     results: dict[str, Any] = {"base_chunks": len(texts), "sizes": [], "skipped": []}
     queries_file = workdir / "scale-queries.json"
@@ -100,6 +113,16 @@ def run(
                 picks = [i % len(texts) for i in ids]
                 noisy = vectors[picks] + rng.normal(0, 0.05, (len(ids), vectors.shape[1]))
                 noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+                # Story rows first, as ingest writes them before the chunks.
+                copies.save_members(
+                    engine,
+                    namespace,
+                    [
+                        copies.Member(article, article, article, *signature(p))
+                        for i, p in zip(ids, picks, strict=True)
+                        if (article := _filler_metadata(metas[p], i)[SOURCE_ID]) and i % 4 == 0
+                    ],
+                )
                 bot.store.add(
                     [f"synthetic-{i}" for i in ids],
                     [texts[p] for p in picks],
@@ -137,6 +160,9 @@ def run(
                 "chunks_embedded": report["chunks_embedded"],
                 "chunks_after": bot.store.count(),  # nothing may be lost
             }
+            log(f"scale {size}: ingest of one new article")
+            entry["ingest_new"] = _ingest_new(data, corpus, workdir / f"new-{size}")
+            bot.indexer.delete([entry["ingest_new"].pop("source_id")])  # the next size as before
         # Timings on a shared machine mean little without how busy it was.
         entry["load_average_1m"] = round(os.getloadavg()[0], 2)
         log(f"scale {size}: {entry}")
@@ -144,6 +170,26 @@ def run(
         if measured is not None:
             measured(results)
     return results
+
+
+def _ingest_new(data: Path, corpus: Path, folder: Path) -> dict[str, Any]:
+    """``dossier ingest`` of one new article: a real one with a sentence of its own added."""
+    real = sorted(corpus.rglob("*.txt"))[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    new = folder / f"new-{folder.name}.txt"
+    new.write_text(
+        real.read_text(encoding="utf-8", errors="replace")
+        + f"\n\nThis sentence was added for the {folder.name} ingest benchmark.\n",
+        encoding="utf-8",
+    )
+    wall, out = _cli("--data-dir", str(data), "ingest", "--json", str(new))
+    report = json.loads(out)
+    return {
+        "wall_seconds": round(wall, 2),
+        "sync_seconds": round(report["seconds"], 2),
+        "status": report["files"][0]["status"],
+        "source_id": str(new.resolve()),
+    }
 
 
 def _filler_metadata(real: dict[str, Any], i: int) -> dict[str, Any]:

@@ -45,6 +45,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
     import sqlalchemy
 
 STORY_TABLE = "dossier_story_signature"  # Dossier's own table in the record manager's database
+# Namespaces whose story table has a row for every stored article (``StoryBook``).
+COMPLETE_TABLE = "dossier_story_complete"
 SHINGLE_WORDS = 5
 NUM_PERM = 128  # MinHash permutations: the estimate's standard error is about 0.04
 SEED = 1  # fixed: signatures are compared across processes
@@ -147,19 +150,23 @@ class StoryGroups:
     # signature row is missing (a rebuilt record database): their story id is kept.
     stored: dict[str, tuple[str, str]] = field(default_factory=dict)
     _lsh: MinHashLSH = field(init=False, repr=False)
+    _labels: Counter[str] = field(init=False, repr=False)  # story id -> members carrying it
 
     def __post_init__(self) -> None:
         self._lsh = MinHashLSH(threshold=CANDIDATE_JACCARD, num_perm=NUM_PERM)
+        self._labels = Counter(m.story_id for m in self.members.values())
         for member in list(self.members.values()):
             self._lsh.insert(member.source_id, member.signature)
 
     def add(self, member: Member) -> None:
         self.remove(member.source_id)
         self.members[member.source_id] = member
+        self._labels[member.story_id] += 1
         self._lsh.insert(member.source_id, member.signature)
 
     def remove(self, source_id: str) -> None:
-        if self.members.pop(source_id, None) is not None:
+        if (member := self.members.pop(source_id, None)) is not None:
+            self._labels[member.story_id] -= 1
             self._lsh.remove(source_id)
 
     def copy_of(self, source_id: str, minhash: MinHash, size: int) -> Member | None:
@@ -187,9 +194,7 @@ class StoryGroups:
         copy = self.copy_of(source_id, minhash, size)
         if copy is not None:
             story = copy.story_id
-        elif any(
-            m.story_id == source_id for m in self.members.values() if m.source_id != source_id
-        ):
+        elif self._labels[source_id] > (1 if self._carries_own_label(source_id) else 0):
             story = f"{source_id}#{content_hash[:12]}"
         else:
             story = source_id
@@ -200,6 +205,10 @@ class StoryGroups:
         """Add ``member`` and remember to write it."""
         self.add(member)
         self.unsaved[member.source_id] = member
+
+    def _carries_own_label(self, source_id: str) -> bool:
+        member = self.members.get(source_id)
+        return member is not None and member.story_id == source_id
 
 
 # -- persistence: a table in the record manager's database ------------------------------
@@ -222,6 +231,144 @@ def story_table() -> sqlalchemy.Table:
         # An answer asks how many copies its cited stories have (``story_sizes``).
         sqlalchemy.Index("dossier_story_by_story", "namespace", "story_id"),
     )
+
+
+@functools.cache
+def complete_table() -> sqlalchemy.Table:
+    """One row per namespace whose story table is known to cover every stored article.
+
+    Written by the ingest that finds it so (``StoryBook.complete``); it lives in the
+    same database as the rows, so a record database made afresh starts without it.
+    """
+    import sqlalchemy
+
+    return sqlalchemy.Table(
+        COMPLETE_TABLE,
+        sqlalchemy.MetaData(),
+        sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
+    )
+
+
+def is_complete(engine: sqlalchemy.Engine, namespace: str) -> bool:
+    import sqlalchemy
+
+    table = complete_table()
+    query = sqlalchemy.select(table.c.namespace).where(table.c.namespace == namespace)
+    with engine.connect() as connection:
+        return connection.execute(query).first() is not None
+
+
+def mark_complete(engine: sqlalchemy.Engine, namespace: str) -> None:
+    import sqlalchemy
+
+    table = complete_table()
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.delete(table).where(table.c.namespace == namespace))
+        connection.execute(sqlalchemy.insert(table), [{"namespace": namespace}])
+
+
+@dataclass
+class StoryBook:
+    """One ingest's view of the stored stories, read from the story table only as needed.
+
+    ``rows`` (source_id -> content hash, story id; no signatures) serve unchanged
+    articles and moved files. The signatures of every stored article (``groups``, an
+    LSH index over them) are loaded only when a new or changed article must be
+    matched: at archive scale that load is the slow part (about 45 s for 250,000
+    articles on 2 cores), and a re-ingest that finds nothing new never needs it.
+
+    ``chunk_rows`` are what the stored chunks say, read only while the table is not
+    known to be complete (a record database made before it, or rebuilt): an article
+    without a row keeps the story its chunks carry, and gains a row (``keep``).
+    """
+
+    engine: Any
+    namespace: str
+    rows: dict[str, tuple[str, str]]
+    chunk_rows: dict[str, tuple[str, str]] = field(default_factory=dict)
+    marked_complete: bool = False  # the table was known complete when opened (no chunk rows)
+    unsaved: dict[str, Member] = field(default_factory=dict)
+    _groups: StoryGroups | None = field(default=None, init=False, repr=False)
+    _by_hash: dict[str, list[str]] | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        engine: sqlalchemy.Engine,
+        namespace: str,
+        chunk_rows: dict[str, tuple[str, str]] | None = None,
+    ) -> StoryBook:
+        import sqlalchemy
+
+        table = story_table()
+        query = sqlalchemy.select(table.c.source_id, table.c.content_hash, table.c.story_id).where(
+            table.c.namespace == namespace
+        )
+        with engine.connect() as connection:
+            rows = {s: (h, story) for s, h, story in connection.execute(query).all()}
+        return cls(engine, namespace, rows, dict(chunk_rows or {}), chunk_rows is None)
+
+    @property
+    def groups(self) -> StoryGroups:
+        """Every stored signature in an LSH index, loaded on first use."""
+        if self._groups is None:
+            self._groups = load_groups(self.engine, self.namespace)
+            for member in self.unsaved.values():
+                self._groups.add(member)
+        return self._groups
+
+    def story_of(self, source_id: str, content_hash: str) -> tuple[str, bool] | None:
+        """The stored story of this version of an article, and whether it has its row."""
+        for rows, has_row in ((self.rows, True), (self.chunk_rows, False)):
+            stored_hash, story = rows.get(source_id, ("", ""))
+            if stored_hash == content_hash:
+                return story, has_row
+        return None
+
+    def keep(self, member: Member) -> None:
+        """Remember ``member`` (its row is written by ``save``)."""
+        self.unsaved[member.source_id] = member
+        self.rows[member.source_id] = (member.content_hash, member.story_id)
+        if self._groups is not None:
+            self._groups.add(member)
+
+    def assign(self, source_id: str, content_hash: str, minhash: MinHash, size: int) -> str:
+        """The story of a new or changed article (``StoryGroups.assign``); kept."""
+        story = self.groups.assign(source_id, content_hash, minhash, size)
+        self.groups.unsaved.clear()
+        self.keep(self.groups.members[source_id])
+        return story
+
+    def moved_from(self, source_id: str, content_hash: str) -> str | None:
+        """A stored article with this content whose file no longer exists, if any."""
+        if self._by_hash is None:
+            self._by_hash = {}
+            for rows in (self.rows, self.chunk_rows):
+                for stored_id, (stored_hash, _) in rows.items():
+                    self._by_hash.setdefault(stored_hash, []).append(stored_id)
+        candidates = self._by_hash.get(content_hash, [])
+        gone = [s for s in dict.fromkeys(candidates) if s != source_id and not Path(s).exists()]
+        return gone[0] if gone else None
+
+    def forget(self, source_id: str) -> None:
+        """``source_id`` was moved away: it is no longer stored."""
+        for rows in (self.rows, self.chunk_rows):
+            rows.pop(source_id, None)
+        if self._by_hash is not None:
+            for ids in self._by_hash.values():
+                if source_id in ids:
+                    ids.remove(source_id)
+        if self._groups is not None:
+            self._groups.remove(source_id)
+
+    def save(self) -> None:
+        """Write the rows of the articles kept since the last save."""
+        save_members(self.engine, self.namespace, self.unsaved.values())
+        self.unsaved.clear()
+
+    def complete(self) -> bool:
+        """Whether every stored article now has its row (no chunk row lacks one)."""
+        return all(source_id in self.rows for source_id in self.chunk_rows)
 
 
 def load_groups(engine: sqlalchemy.Engine, namespace: str) -> StoryGroups:

@@ -76,7 +76,7 @@ if TYPE_CHECKING:
     import sqlalchemy
     from langchain_classic.indexes import SQLRecordManager
 
-    from vectorstore.chroma import ChunkStore, StoredChunk
+    from vectorstore.chroma import ChunkStore
     from vectorstore.embeddings import Embedder
 
 log = logging.getLogger(__name__)
@@ -224,6 +224,7 @@ class Indexer:
                 _tombstone_table().metadata.create_all(engine, checkfirst=True)
                 _override_table().metadata.create_all(engine, checkfirst=True)
                 copies.story_table().metadata.create_all(engine, checkfirst=True)
+                copies.complete_table().metadata.create_all(engine, checkfirst=True)
                 for story_index in copies.story_table().indexes:  # on tables made before it
                     story_index.create(engine, checkfirst=True)
             except Exception as exc:
@@ -580,12 +581,7 @@ class Indexer:
             for source_id in finished:
                 log.warning("%s: finishing an interrupted delete", source_id)
                 report(FileResult(source_id, "deleted"))
-            # One read of every stored article's first chunk serves both (at archive scale
-            # it is the fixed cost of an ingest that finds nothing new).
-            first_chunks = self.store.get(where={CHUNK_INDEX: 0}, include_text=False)
-            orphans = self._orphans(first_chunks)
-            stories = self._stories(first_chunks)
-            del first_chunks
+            stories = self._story_book()
 
             def write(step: _Step) -> None:
                 nonlocal embedded
@@ -593,7 +589,7 @@ class Indexer:
                 vectors = step.vectors.result()  # the encoder's error, if any, is raised here
                 if docs:  # before anything of this step is written
                     self._check_space(docs, remaining)
-                self._save_stories(stories)  # before the chunks that carry their story ids
+                stories.save()  # before the chunks that carry their story ids
                 for p in step.files:
                     self._drop_untracked(p.documents)
                 if docs:
@@ -675,11 +671,15 @@ class Indexer:
                     continue
                 existing = set(manager.list_keys(group_ids=[article.source_id]))
                 wanted = {d.id for d in docs}
-                old = self._moved_from(article, orphans) if existing in (set(), wanted) else None
+                old = (
+                    stories.moved_from(article.source_id, article.content_hash)
+                    if existing in (set(), wanted)
+                    else None
+                )
                 if old is not None:
                     self._check_space(docs, remaining)
                 if old is not None and self._move(old, docs, existing == wanted):
-                    orphans[article.content_hash].remove(old)
+                    stories.forget(old)
                     moved_note = "; ".join(x for x in (note, f"moved from {old}") if x)
                     report(FileResult(str(path), "moved", chunks=len(docs), note=moved_note))
                     continue
@@ -694,7 +694,9 @@ class Indexer:
             remaining.position = len(files)
             check_unchanged()
             flush(last=True)
-            self._save_stories(stories)  # signatures of unchanged articles that had none
+            stories.save()  # signatures of unchanged articles that had none
+            if not stories.marked_complete and stories.complete():
+                copies.mark_complete(self._engine(), manager.namespace)
 
             if prune:
                 for source_id in self.missing_sources(prune_within):
@@ -745,22 +747,6 @@ class Indexer:
             vectors.update(zip(batch, self.embedder.encode(batch).tolist(), strict=True))
             encoded(len(batch))
         return vectors
-
-    @staticmethod
-    def _orphans(first_chunks: Sequence[StoredChunk]) -> dict[str, list[str]]:
-        """content_hash -> stored articles with that content whose files no longer exist."""
-        found: dict[str, list[str]] = {}
-        for chunk in first_chunks:
-            source_id = str(chunk.metadata.get(SOURCE_ID, ""))
-            if source_id and not Path(source_id).exists():
-                found.setdefault(str(chunk.metadata.get(CONTENT_HASH, "")), []).append(source_id)
-        return found
-
-    @staticmethod
-    def _moved_from(article: Article, orphans: dict[str, list[str]]) -> str | None:
-        """The stored article this one was moved from, if any: same content, file gone."""
-        candidates = [s for s in orphans.get(article.content_hash, []) if s != article.source_id]
-        return candidates[0] if candidates else None
 
     def _move(self, old: str, documents: list[Document], recorded: bool) -> bool:
         """Re-key the stored article ``old`` as ``documents`` (a new path), reusing its vectors.
@@ -831,30 +817,39 @@ class Indexer:
     # changing one member never touches another, and a crash leaves nothing to repair.
     # Retrieval returns one member per story (assistant/retrieval.py: one_per_story).
 
-    def _stories(self, first_chunks: Sequence[StoredChunk]) -> copies.StoryGroups:
-        """The stored articles' signatures and story ids, to find each read article's story."""
-        stories = copies.load_groups(self._engine(), self.record_manager.namespace)
-        for chunk in first_chunks:
+    def _story_book(self) -> copies.StoryBook:
+        """The stored stories, for this ingest (``copies.StoryBook``).
+
+        While the story table is not known to hold every stored article, each stored
+        article's first chunk is read from Chroma as well: its story id stands for a
+        missing row. Chroma's metadata filter is linear in the collection (56 s at 1M
+        chunks), so once an ingest has given every article its row, the table is
+        marked complete and read alone.
+        """
+        engine, namespace = self._engine(), self.record_manager.namespace
+        if copies.is_complete(engine, namespace):
+            return copies.StoryBook.open(engine, namespace)
+        chunk_rows = {}
+        for chunk in self.store.get(where={CHUNK_INDEX: 0}, include_text=False):
             m = chunk.metadata
-            stories.stored[str(m.get(SOURCE_ID, ""))] = (
+            source_id = str(m.get(SOURCE_ID, ""))
+            chunk_rows[source_id] = (
                 str(m.get(CONTENT_HASH, "")),
-                str(m.get(STORY_ID) or m.get(SOURCE_ID, "")),
+                str(m.get(STORY_ID) or source_id),
             )
-        return stories
+        return copies.StoryBook.open(engine, namespace, chunk_rows)
 
-    def _save_stories(self, stories: copies.StoryGroups) -> None:
-        copies.save_members(self._engine(), self.record_manager.namespace, stories.unsaved.values())
-        stories.unsaved.clear()
-
-    def _in_story(self, article: Article, stories: copies.StoryGroups) -> Article:
+    def _in_story(self, article: Article, stories: copies.StoryBook) -> Article:
         """``article`` with its story id: as stored if unchanged, else a stored copy's or its own."""
-        known = stories.members.get(article.source_id)
-        if known is not None and known.content_hash == article.content_hash:
-            return replace(article, story_id=known.story_id)
+        stored = stories.story_of(article.source_id, article.content_hash)
+        if stored is not None and stored[1]:
+            return replace(article, story_id=stored[0])
         minhash, size = copies.signature(article.text, article.title)
-        content_hash, story = stories.stored.get(article.source_id, ("", ""))
-        if content_hash == article.content_hash:  # stored, but no signature row (rebuilt records)
-            stories.keep(copies.Member(article.source_id, story, content_hash, minhash, size))
+        if stored is not None:  # stored, but no signature row (rebuilt records)
+            story = stored[0]
+            stories.keep(
+                copies.Member(article.source_id, story, article.content_hash, minhash, size)
+            )
         else:
             story = stories.assign(article.source_id, article.content_hash, minhash, size)
         return replace(article, story_id=story)

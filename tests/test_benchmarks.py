@@ -87,6 +87,7 @@ def test_scale_smoke_run_measures_every_column_and_writes_its_report(tmp_path: P
     assert size["reingest_unchanged"]["files"] == saved["scale"]["articles"] == 10
     assert size["reingest_unchanged"]["chunks_embedded"] == 0
     assert size["reingest_unchanged"]["chunks_after"] == 300  # no filler taken for a moved file
+    assert size["ingest_new"]["status"] == "added" and size["ingest_new"]["wall_seconds"] > 0
     text = (tmp_path / "scale.md").read_text()
     assert "| 300 |" in text and "warm full answer p50 <= 50 ms at 100k chunks" in text
     for plot in ("scale-latency.png", "scale-cold-start.png"):

@@ -13,10 +13,12 @@ import pytest
 from assistant import Assistant
 from assistant.retrieval import one_per_story
 from core.types import Answer, Passage
-from ingest.copies import STORY_TABLE, grouping_quality
+from ingest import copies as story_copies
+from ingest.copies import COMPLETE_TABLE, STORY_TABLE, grouping_quality
 from ingest.loaders import load_article
 from ui.cli import main
 from ui.render import answer_html
+from vectorstore.metadata import CHUNK_INDEX
 
 # A wire story: paragraphs of plain news text, long enough for several chunks.
 STORY = [
@@ -367,3 +369,83 @@ def test_damaged_records_still_give_answers_that_name_the_copies(
     assert answer.answered and "14 hectares" in answer.text
     cited = next(c for c in answer.citations if c.story_id == story)
     assert len(cited.carried_by) == 3
+
+
+def watch_reads(
+    bot: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[object], list[object]]:
+    """(the ``where`` filters asked of Chroma, the loads of every stored signature)."""
+    wheres: list[object] = []
+    loads: list[object] = []
+    real_get, real_load = bot.indexer.store.get, story_copies.load_groups
+    monkeypatch.setattr(
+        bot.indexer.store,
+        "get",
+        lambda *a, **kw: wheres.append(kw.get("where")) or real_get(*a, **kw),
+    )
+    monkeypatch.setattr(story_copies, "load_groups", lambda *a: loads.append(a) or real_load(*a))
+    return wheres, loads
+
+
+def test_a_reingest_that_finds_nothing_new_reads_no_first_chunks_and_no_signatures(
+    make_assistant, seed_copy: Path, copies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+):
+    make_assistant().ingest([seed_copy])
+    bot = make_assistant()
+    story = stories(bot)["AP"]
+    wheres, loads = watch_reads(bot, monkeypatch)
+
+    again = bot.ingest([seed_copy])
+    assert again.count("unchanged") == 6
+    # Both grow with the archive: Chroma's metadata filter and the LSH index of signatures.
+    assert {CHUNK_INDEX: 0} not in wheres and loads == []
+
+    # A new copy is matched against the stored signatures: they are read, once.
+    fourth = copies["AP"].with_name("e_bbc.html")
+    fourth.write_text(page("BBC", "Floating solar for Tarnow", STORY[:6]), encoding="utf-8")
+    assert bot.ingest([fourth]).count("added") == 1
+    assert len(loads) == 1 and {CHUNK_INDEX: 0} not in wheres
+    assert stories(bot)["e_bbc.html"] == story
+
+    # A moved file is still found by its content: moved, not embedded again.
+    moved = fourth.with_name("f_bbc.html")
+    fourth.rename(moved)
+    assert bot.ingest([moved]).count("moved") == 1
+    assert stories(bot)["f_bbc.html"] == story
+
+
+def test_an_incomplete_story_table_is_completed_from_the_chunks(
+    make_assistant, seed_copy: Path, copies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+):
+    import sqlalchemy
+
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    before = stories(bot)
+    engine = bot.indexer.record_manager.engine
+    assert isinstance(engine, sqlalchemy.Engine)
+    # As a record database from before the story table was complete: two rows missing.
+    gone = [str(copies["AP"].resolve()), str(copies["Reuters"].resolve())]
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text(f"DELETE FROM {COMPLETE_TABLE}"))
+        for source_id in gone:
+            connection.execute(
+                sqlalchemy.text(f"DELETE FROM {STORY_TABLE} WHERE source_id = :s"), {"s": source_id}
+            )
+    assert signature_rows(bot) == 4
+
+    later = make_assistant()
+    wheres, _ = watch_reads(later, monkeypatch)
+    later.ingest([copies["CNN"]])  # the two without rows are not read: still incomplete
+    assert {CHUNK_INDEX: 0} in wheres
+    assert not story_copies.is_complete(engine, later.indexer.record_manager.namespace)
+
+    wheres.clear()
+    assert later.ingest([seed_copy]).count("unchanged") == 6
+    assert {CHUNK_INDEX: 0} in wheres  # their story ids come from their chunks
+    assert stories(later) == before and signature_rows(later) == 6
+    assert story_copies.is_complete(engine, later.indexer.record_manager.namespace)
+
+    wheres.clear()
+    later.ingest([seed_copy])
+    assert {CHUNK_INDEX: 0} not in wheres
