@@ -678,6 +678,7 @@ class Indexer:
                 )
                 if old is not None:
                     self._check_space(docs, remaining)
+                    stories.save()  # its row before the chunks the move writes
                 if old is not None and self._move(old, docs, existing == wanted):
                     stories.forget(old)
                     moved_note = "; ".join(x for x in (note, f"moved from {old}") if x)

@@ -407,10 +407,20 @@ def test_a_reingest_that_finds_nothing_new_reads_no_first_chunks_and_no_signatur
     assert len(loads) == 1 and {CHUNK_INDEX: 0} not in wheres
     assert stories(bot)["e_bbc.html"] == story
 
-    # A moved file is still found by its content: moved, not embedded again.
+    # A moved file is still found by its content: moved, not embedded again; its story row
+    # is written before the move writes its chunks (a crash in between leaves no chunks
+    # without a row).
     moved = fourth.with_name("f_bbc.html")
     fourth.rename(moved)
+    rows_at_move: list[int] = []
+    real_move = bot.indexer._move
+    monkeypatch.setattr(
+        bot.indexer,
+        "_move",
+        lambda *a: rows_at_move.append(signature_rows(bot)) or real_move(*a),
+    )
     assert bot.ingest([moved]).count("moved") == 1
+    assert rows_at_move == [8]  # the six, the fourth copy and the moved one
     assert stories(bot)["f_bbc.html"] == story
 
 
