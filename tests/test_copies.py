@@ -459,3 +459,34 @@ def test_an_incomplete_story_table_is_completed_from_the_chunks(
     wheres.clear()
     later.ingest([seed_copy])
     assert {CHUNK_INDEX: 0} not in wheres
+
+
+def test_the_signature_index_finds_the_candidates_datasketch_finds():
+    import numpy as np
+    from datasketch import MinHash, MinHashLSH
+
+    def minhash(values: np.ndarray) -> MinHash:
+        seed, scheme = story_copies.SEED, story_copies.SCHEME
+        return MinHash(num_perm=story_copies.NUM_PERM, seed=seed, hashvalues=values, scheme=scheme)
+
+    # Overlapping runs of one word list: many pairs near the candidate threshold.
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(3000)]
+    runs = [(int(rng.integers(0, 2500)), int(rng.integers(30, 300))) for _ in range(400)]
+    values = [story_copies.signature(" ".join(words[a : a + n]))[0] for a, n in runs]
+    index = story_copies.SignatureIndex([str(i) for i in range(200)], np.stack(values[:200]))
+    lsh = MinHashLSH(threshold=story_copies.CANDIDATE_JACCARD, num_perm=story_copies.NUM_PERM)
+    for i in range(200):
+        lsh.insert(str(i), minhash(values[i]))
+    for i in range(200, 300):  # added after the index was built
+        index.insert(str(i), values[i])
+        lsh.insert(str(i), minhash(values[i]))
+    for i in (5, 17, 250):  # removed: stored ones and added ones
+        index.remove(str(i))
+        lsh.remove(str(i))
+    index.insert("9", values[399])  # replaced: found by its new signature only
+    lsh.remove("9")
+    lsh.insert("9", minhash(values[399]))
+    found = [index.query(values[q]) for q in range(300, 400)]
+    assert found == [set(lsh.query(minhash(values[q]))) for q in range(300, 400)]
+    assert sum(map(len, found)) > 100  # the comparison has candidates to compare
