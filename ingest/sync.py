@@ -700,7 +700,11 @@ class Indexer:
                 copies.mark_complete(self._engine(), manager.namespace)
 
             if prune:
-                for source_id in self.missing_sources(prune_within):
+                # The story table names every stored article once it is complete: Chroma's
+                # first chunks (a read linear in the collection) are not needed then.
+                complete = stories.marked_complete or stories.complete()
+                listed = list(stories.rows) if complete else None
+                for source_id in self.missing_sources(prune_within, listed):
                     deleted_chunks += self._delete(source_id)
                     report(FileResult(source_id, "deleted"))
             if embedded or deleted_chunks or any(r.status in ("updated", "moved") for r in results):
@@ -898,15 +902,22 @@ class Indexer:
         infos = [to_source_info(chunk.metadata) for chunk in first_chunks]
         return sorted(infos, key=lambda i: (i.source.lower(), i.source_id))
 
-    def missing_sources(self, within: Sequence[str | Path] | None = None) -> list[str]:
-        """Stored articles whose files no longer exist (only those under ``within``, if given)."""
+    def missing_sources(
+        self, within: Sequence[str | Path] | None = None, stored: Sequence[str] | None = None
+    ) -> list[str]:
+        """Stored articles whose files no longer exist (only those under ``within``, if given).
+
+        ``stored``: the stored articles' source ids, when known; else Chroma lists them.
+        """
         roots = None if within is None else [Path(p).resolve() for p in within]
-        return [
-            i.source_id
-            for i in self.sources()
-            if not Path(i.source_id).exists()
-            and (roots is None or any(Path(i.source_id).is_relative_to(r) for r in roots))
-        ]
+        if stored is None:
+            stored = [i.source_id for i in self.sources()]
+        return sorted(
+            source_id
+            for source_id in stored
+            if not Path(source_id).exists()
+            and (roots is None or any(Path(source_id).is_relative_to(r) for r in roots))
+        )
 
     def delete(self, source_ids: Sequence[str]) -> int:
         """Remove articles (by ``source_id``) from Chroma and the record manager.

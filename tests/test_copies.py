@@ -423,6 +423,14 @@ def test_a_reingest_that_finds_nothing_new_reads_no_first_chunks_and_no_signatur
     assert rows_at_move == [8]  # the six, the fourth copy and the moved one
     assert stories(bot)["f_bbc.html"] == story
 
+    # Pruning a vanished file lists the stored articles from the story table too.
+    moved.unlink()
+    wheres.clear()  # (stories() above lists the sources from Chroma)
+    pruned = bot.ingest([seed_copy], prune=True)
+    assert {CHUNK_INDEX: 0} not in wheres
+    assert pruned.count("deleted") == 1 and "f_bbc.html" not in stories(bot)
+    assert signature_rows(bot) == 6
+
 
 def test_an_incomplete_story_table_is_completed_from_the_chunks(
     make_assistant, seed_copy: Path, copies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
