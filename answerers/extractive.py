@@ -197,8 +197,10 @@ class ExtractiveAnswerer:
         elif recent:
             # Each article on its own, as for a list: an older article that matches the
             # question's words better must not push a newer one's answer below the threshold.
+            # An earlier answer is not avoided here: the newest fact is the answer however
+            # often it was asked for. None passing alone: the newest the reading accepts.
             accepted = self._one_per_article(query or question, read)
-            chosen = [newest(accepted) if accepted else ranked[0][1]]
+            chosen = [newest(accepted or [(p, c) for p, c in ranked if p >= threshold])]
         else:
             best = ranked[0][0]
             chosen = [ranked[0][1]] + [

@@ -660,6 +660,7 @@ class Assistant:
                 try:
                     manager = self.indexer.record_manager
                     manager.delete_keys(manager.list_keys())
+                    self.indexer.forget_stories()  # they describe the store set aside
                 except DamagedRecords:  # a damaged SQLite file named by the URL: move it
                     records = self.indexer.records_file
             if records is not None and records.exists():

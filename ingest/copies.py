@@ -420,6 +420,7 @@ class StoryBook:
 
     def forget(self, source_id: str) -> None:
         """``source_id`` was moved away: it is no longer stored."""
+        self.unsaved.pop(source_id, None)
         for rows in (self.rows, self.chunk_rows):
             rows.pop(source_id, None)
         if self._by_hash is not None:
@@ -521,6 +522,15 @@ def forget_members(engine: sqlalchemy.Engine, namespace: str, source_ids: Sequen
                     table.c.source_id.in_(ids[start : start + _SLICE]),
                 )
             )
+
+
+def forget_namespace(engine: sqlalchemy.Engine, namespace: str) -> None:
+    """Delete every row of ``namespace`` and its completeness mark."""
+    import sqlalchemy
+
+    with engine.begin() as connection:
+        for table in (story_table(), complete_table()):
+            connection.execute(sqlalchemy.delete(table).where(table.c.namespace == namespace))
 
 
 _SLICE = 500  # rows per statement (SQLite allows 32,766 parameters, PostgreSQL 65,535)

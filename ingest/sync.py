@@ -705,8 +705,10 @@ class Indexer:
                 complete = stories.marked_complete or stories.complete()
                 listed = list(stories.rows) if complete else None
                 for source_id in self.missing_sources(prune_within, listed):
-                    deleted_chunks += self._delete(source_id)
-                    report(FileResult(source_id, "deleted"))
+                    removed = self._delete(source_id)
+                    deleted_chunks += removed
+                    if removed:  # else only a story row outlived its article: not news
+                        report(FileResult(source_id, "deleted"))
             if embedded or deleted_chunks or any(r.status in ("updated", "moved") for r in results):
                 self.store.bump_generation()
         return SyncReport(
@@ -778,8 +780,14 @@ class Indexer:
             spans = [
                 (d.metadata[CHUNK_INDEX], d.metadata["start"], d.metadata["end"]) for d in documents
             ]
-            if len(stored) != len(documents) or any(
-                span not in by_span or by_span[span].id not in vectors for span in spans
+            # The chunks must hold this very text: a story row can be newer than its
+            # chunks (an ingest stopped between the two), and a same-length edit keeps
+            # the chunk spans while changing their text and vectors.
+            content_hash = documents[0].metadata[CONTENT_HASH]
+            if (
+                len(stored) != len(documents)
+                or any(c.metadata.get(CONTENT_HASH) != content_hash for c in stored)
+                or any(span not in by_span or by_span[span].id not in vectors for span in spans)
             ):
                 return False
             new_ids = [self._document_id(d) for d in documents]
@@ -843,6 +851,10 @@ class Indexer:
                 str(m.get(STORY_ID) or source_id),
             )
         return copies.StoryBook.open(engine, namespace, chunk_rows)
+
+    def forget_stories(self) -> None:
+        """Drop every story row and the completeness mark (a rebuild starts them afresh)."""
+        copies.forget_namespace(self._engine(), self.record_manager.namespace)
 
     def _in_story(self, article: Article, stories: copies.StoryBook) -> Article:
         """``article`` with its story id: as stored if unchanged, else a stored copy's or its own."""

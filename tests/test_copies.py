@@ -498,3 +498,86 @@ def test_the_signature_index_finds_the_candidates_datasketch_finds():
     found = [index.query(values[q]) for q in range(300, 400)]
     assert found == [set(lsh.query(minhash(values[q]))) for q in range(300, 400)]
     assert sum(map(len, found)) > 100  # the comparison has candidates to compare
+
+
+def test_a_story_row_newer_than_its_chunks_never_lends_them_to_a_moved_file(
+    make_assistant, seed_copy: Path, copies: dict[str, Path]
+):
+    import sqlalchemy
+
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    old = copies["Gazeta"]
+    edited = old.read_text(encoding="utf-8").replace("a year", "a week")  # same length
+    # An ingest of the edit stopped after writing the story row, before the chunks.
+    old.write_text(edited, encoding="utf-8")
+    new_hash = load_article(old, 10**8).content_hash
+    engine = bot.indexer.record_manager.engine
+    assert isinstance(engine, sqlalchemy.Engine)
+    with engine.begin() as connection:
+        connection.execute(
+            sqlalchemy.text(f"UPDATE {STORY_TABLE} SET content_hash = :h WHERE source_id = :s"),
+            {"h": new_hash, "s": str(old.resolve())},
+        )
+    moved = old.rename(old.with_name("e_gazeta.html"))  # then the file was renamed
+
+    report = bot.ingest([moved])
+    # The stored chunks hold the old text: the new file is embedded, not moved onto them.
+    assert report.count("added") == 1 and report.chunks_embedded > 0
+    assert "a week" in " ".join(c.text for c in bot.store.iter_all() if "Sacz" in c.text)
+
+
+def test_a_story_row_that_outlived_its_article_is_pruned_without_a_report(
+    make_assistant, seed_copy: Path, copies: dict[str, Path]
+):
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    # A row left by an ingest stopped before the chunks, for a file since removed.
+    gone = seed_copy / "news" / "never_stored.html"
+    story_copies.save_members(
+        bot.indexer.record_manager.engine,
+        bot.indexer.record_manager.namespace,
+        [story_copies.Member(str(gone), str(gone), "h", *story_copies.signature("a b c d e f"))],
+    )
+    assert signature_rows(bot) == 7
+    report = bot.ingest([seed_copy], prune=True)
+    assert report.count("deleted") == 0 and report.count("unchanged") == 6
+    assert signature_rows(bot) == 6
+
+
+def test_a_rebuild_keeping_its_record_database_starts_the_story_rows_afresh(
+    seed_copy: Path, copies: dict[str, Path], tmp_path: Path
+):
+    import os
+    import subprocess
+    import sys
+
+    import sqlalchemy
+
+    url = f"sqlite:///{tmp_path / 'records.sqlite'}"
+    data = tmp_path / "data"
+    env = {**os.environ, "DOSSIER_RECORD_MANAGER_URL": url}
+
+    def dossier(*args: str) -> None:  # its own process, as Chroma's folder is moved aside
+        subprocess.run(
+            [sys.executable, "-m", "ui.cli", *args, "--data-dir", str(data)], env=env, check=True
+        )
+
+    def rows() -> dict[str, str]:
+        with sqlalchemy.create_engine(url).connect() as connection:
+            found = connection.execute(
+                sqlalchemy.text(f"SELECT source_id, story_id FROM {STORY_TABLE}")
+            ).all()
+        return {Path(source).name: Path(story).name for source, story in found}
+
+    dossier("ingest", str(seed_copy))
+    before = rows()
+    assert len(before) == 6
+    copies["Gazeta"].unlink()  # gone before the rebuild: its row must not outlive it
+    dossier("doctor", "--rebuild", str(seed_copy))
+    gazeta = FILES["Gazeta"][0].name
+    assert rows() == {k: v for k, v in before.items() if k != gazeta}
+    with sqlalchemy.create_engine(url).connect() as connection:
+        assert connection.execute(
+            sqlalchemy.text(f"SELECT COUNT(*) FROM {COMPLETE_TABLE}")
+        ).scalar()
