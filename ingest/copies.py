@@ -305,8 +305,10 @@ def story_table() -> sqlalchemy.Table:
 def complete_table() -> sqlalchemy.Table:
     """One row per namespace whose story table is known to cover every stored article.
 
-    Written by the ingest that finds it so (``StoryBook.complete``); it lives in the
-    same database as the rows, so a record database made afresh starts without it.
+    Written by the ingest that finds it so (``StoryBook.complete``), with the id of the
+    Chroma collection it found so: a collection made afresh (dropped, its folder
+    deleted) does not inherit it. It lives in the same database as the rows, so a
+    record database made afresh starts without it.
     """
     import sqlalchemy
 
@@ -314,25 +316,30 @@ def complete_table() -> sqlalchemy.Table:
         COMPLETE_TABLE,
         sqlalchemy.MetaData(),
         sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
+        sqlalchemy.Column("collection_id", sqlalchemy.String(64), nullable=False),
     )
 
 
-def is_complete(engine: sqlalchemy.Engine, namespace: str) -> bool:
+def is_complete(engine: sqlalchemy.Engine, namespace: str, collection_id: str) -> bool:
     import sqlalchemy
 
     table = complete_table()
-    query = sqlalchemy.select(table.c.namespace).where(table.c.namespace == namespace)
+    query = sqlalchemy.select(table.c.namespace).where(
+        table.c.namespace == namespace, table.c.collection_id == collection_id
+    )
     with engine.connect() as connection:
         return connection.execute(query).first() is not None
 
 
-def mark_complete(engine: sqlalchemy.Engine, namespace: str) -> None:
+def mark_complete(engine: sqlalchemy.Engine, namespace: str, collection_id: str) -> None:
     import sqlalchemy
 
     table = complete_table()
     with engine.begin() as connection:
         connection.execute(sqlalchemy.delete(table).where(table.c.namespace == namespace))
-        connection.execute(sqlalchemy.insert(table), [{"namespace": namespace}])
+        connection.execute(
+            sqlalchemy.insert(table), [{"namespace": namespace, "collection_id": collection_id}]
+        )
 
 
 @dataclass

@@ -697,7 +697,9 @@ class Indexer:
             flush(last=True)
             stories.save()  # signatures of unchanged articles that had none
             if not stories.marked_complete and stories.complete():
-                copies.mark_complete(self._engine(), manager.namespace)
+                copies.mark_complete(
+                    self._engine(), manager.namespace, str(self.store.collection.id)
+                )
 
             if prune:
                 # The story table names every stored article once it is complete: Chroma's
@@ -840,7 +842,7 @@ class Indexer:
         marked complete and read alone.
         """
         engine, namespace = self._engine(), self.record_manager.namespace
-        if copies.is_complete(engine, namespace):
+        if copies.is_complete(engine, namespace, str(self.store.collection.id)):
             return copies.StoryBook.open(engine, namespace)
         chunk_rows = {}
         for chunk in self.store.get(where={CHUNK_INDEX: 0}, include_text=False):

@@ -456,13 +456,14 @@ def test_an_incomplete_story_table_is_completed_from_the_chunks(
     wheres, _ = watch_reads(later, monkeypatch)
     later.ingest([copies["CNN"]])  # the two without rows are not read: still incomplete
     assert {CHUNK_INDEX: 0} in wheres
-    assert not story_copies.is_complete(engine, later.indexer.record_manager.namespace)
+    collection = str(later.store.collection.id)
+    assert not story_copies.is_complete(engine, later.indexer.record_manager.namespace, collection)
 
     wheres.clear()
     assert later.ingest([seed_copy]).count("unchanged") == 6
     assert {CHUNK_INDEX: 0} in wheres  # their story ids come from their chunks
     assert stories(later) == before and signature_rows(later) == 6
-    assert story_copies.is_complete(engine, later.indexer.record_manager.namespace)
+    assert story_copies.is_complete(engine, later.indexer.record_manager.namespace, collection)
 
     wheres.clear()
     later.ingest([seed_copy])
@@ -581,3 +582,17 @@ def test_a_rebuild_keeping_its_record_database_starts_the_story_rows_afresh(
         assert connection.execute(
             sqlalchemy.text(f"SELECT COUNT(*) FROM {COMPLETE_TABLE}")
         ).scalar()
+
+
+def test_a_collection_made_afresh_does_not_inherit_the_completeness_mark(
+    make_assistant, seed_copy: Path, copies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+):
+    make_assistant().ingest([seed_copy])
+    bot = make_assistant()
+    bot.store.drop_collection()  # as an operator might on the Chroma server; records stay
+    wheres, _ = watch_reads(bot, monkeypatch)
+    report = bot.ingest([seed_copy])
+    # The story rows may describe chunks no longer there: Chroma is asked, and every
+    # article is stored again.
+    assert {CHUNK_INDEX: 0} in wheres
+    assert report.count("updated") + report.count("added") == 6 and len(bot.sources()) == 6
