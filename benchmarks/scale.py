@@ -113,21 +113,22 @@ def run(
                 picks = [i % len(texts) for i in ids]
                 noisy = vectors[picks] + rng.normal(0, 0.05, (len(ids), vectors.shape[1]))
                 noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-                # Story rows first, as ingest writes them before the chunks.
+                filler = [_filler_metadata(metas[p], i) for i, p in zip(ids, picks, strict=True)]
+                # Story rows first (one per synthetic article), as ingest writes them.
                 copies.save_members(
                     engine,
                     namespace,
                     [
-                        copies.Member(article, article, article, *signature(p))
-                        for i, p in zip(ids, picks, strict=True)
-                        if (article := _filler_metadata(metas[p], i)[SOURCE_ID]) and i % 4 == 0
+                        copies.Member(m[SOURCE_ID], m[SOURCE_ID], m[CONTENT_HASH], *signature(p))
+                        for m, p in zip(filler, picks, strict=True)
+                        if m[CHUNK_INDEX] == 0
                     ],
                 )
                 bot.store.add(
                     [f"synthetic-{i}" for i in ids],
                     [texts[p] for p in picks],
                     noisy.astype(np.float32).tolist(),
-                    [_filler_metadata(metas[p], i) for i, p in zip(ids, picks, strict=True)],
+                    filler,
                 )
         inserted = size - have
         bot.store.bump_generation()

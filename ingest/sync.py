@@ -696,7 +696,8 @@ class Indexer:
             check_unchanged()
             flush(last=True)
             stories.save()  # signatures of unchanged articles that had none
-            if not stories.marked_complete and stories.complete():
+            complete = stories.marked_complete or stories.complete()
+            if complete and not stories.marked_complete:
                 copies.mark_complete(
                     self._engine(), manager.namespace, str(self.store.collection.id)
                 )
@@ -704,7 +705,6 @@ class Indexer:
             if prune:
                 # The story table names every stored article once it is complete: Chroma's
                 # first chunks (a read linear in the collection) are not needed then.
-                complete = stories.marked_complete or stories.complete()
                 listed = list(stories.rows) if complete else None
                 for source_id in self.missing_sources(prune_within, listed):
                     removed = self._delete(source_id)
