@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import re
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("DOSSIER_BENCH_DATA", ROOT.parent / "shared" / "data"))
@@ -65,6 +70,46 @@ def peak_rss_mb() -> float:
 
 def folder_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+@dataclass(frozen=True)
+class ChromaServer:
+    url: str
+    pid: int
+
+
+@contextmanager
+def running_chroma(db: Path, port: int, log_file: Path) -> Iterator[ChromaServer]:
+    """A real `chroma run` on loopback serving the Chroma folder ``db``, until the block ends."""
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    if not chroma:
+        raise RuntimeError("no `chroma` command: it comes with the chromadb package")
+    db.mkdir(parents=True, exist_ok=True)
+    with log_file.open("a") as log_out:
+        proc = subprocess.Popen(
+            [chroma, "run", "--path", str(db), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log_out,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"{url}/api/v2/heartbeat", timeout=1).raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(log_file.read_text()[-3000:]) from None
+                    time.sleep(0.3)
+            yield ChromaServer(url, proc.pid)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def normalize_answer(text: str) -> str:

@@ -15,7 +15,9 @@ Latency and memory are those of a fresh answering process; cold start is a fresh
 ``dossier ingest`` of the real article files a second time (nothing changed) into
 the grown collection (the filler has no files); then one new article (a real one
 with a sentence added) is ingested, which must be matched against every stored
-article's signature for copies.
+article's signature for copies. The answering process, cold ``dossier ask`` and
+``dossier ui`` are then measured again with the vectors served by a ``chroma run``
+server on the same Chroma folder (the deployment mode), with the server's memory.
 
     python -m benchmarks.scale                          # make bench-scale: 1k, 10k, 100k, 1M
     python -m benchmarks.scale --sizes 1000,10000       # chosen sizes
@@ -53,6 +55,7 @@ from benchmarks.common import (
     log,
     peak_rss_mb,
     rss_mb,
+    running_chroma,
     timed,
 )
 from ingest import copies
@@ -150,6 +153,8 @@ def run(
         entry["cold_ask_all_seconds"] = [round(s, 2) for s in cold]
         log(f"scale {size}: `dossier ui` to its first answer")
         entry["ui"] = _ui_first_answer(data, workdir, queries[-1])
+        log(f"scale {size}: the same collection through a `chroma run` server")
+        entry["server"] = _server_mode(data, workdir, queries, queries_file, repeats)
         if corpus is not None:
             log(f"scale {size}: re-ingest of the unchanged article files")
             wall, out = _cli("--data-dir", str(data), "ingest", "--json", str(corpus))
@@ -211,18 +216,56 @@ def _filler_metadata(real: dict[str, Any], i: int) -> dict[str, Any]:
     }
 
 
-def _cli(*args: str) -> tuple[float, str]:
-    """Run the ``dossier`` command in a fresh process; (wall seconds, stdout)."""
+def _server_mode(
+    data: Path, workdir: Path, queries: list[str], queries_file: Path, repeats: int
+) -> dict[str, Any]:
+    """The measures of a fresh process again, with the vectors served by `chroma run`.
+
+    The server serves the same Chroma folder (records and keyword index stay in ``data``),
+    as a deployment's long-lived server would. Its first query loads the vector index;
+    that is timed apart (the first `dossier ask` after the server started), and the
+    answering processes after it pay no index load of their own.
+    """
+    with running_chroma(data / "chroma", _free_port(), workdir / "chroma-server.log") as server:
+        env = {"DOSSIER_CHROMA_URL": server.url}
+        first_ask = _cli("--data-dir", str(data), "ask", queries[0], env=env)[0]
+        figures = _answering_process(data, queries_file, env=env)
+        cold = [
+            _cli("--data-dir", str(data), "ask", queries[(i + 1) % len(queries)], env=env)[0]
+            for i in range(repeats)
+        ]
+        ui = _ui_first_answer(data, workdir, queries[-1], env=env)
+        server_rss = rss_mb(server.pid)
+    return {
+        **figures,
+        "first_ask_after_server_start_seconds": round(first_ask, 2),
+        "cold_ask_seconds": round(statistics.median(cold), 2),
+        "ui": ui,
+        "server_rss_mb": round(server_rss),
+    }
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> tuple[float, str]:
+    """Run the ``dossier`` command in a fresh process; (wall seconds, stdout).
+
+    ``env``: settings added to this process's environment (e.g. ``DOSSIER_CHROMA_URL``).
+    """
     with timed() as wall:
         done = subprocess.run(
-            [sys.executable, "-m", "ui.cli", *args], capture_output=True, text=True, check=False
+            [sys.executable, "-m", "ui.cli", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **(env or {})},
         )
     if done.returncode != 0:
         raise RuntimeError(f"dossier {' '.join(args[2:3])} failed: {done.stderr[-2000:]}")
     return wall(), done.stdout
 
 
-def _answering_process(data: Path, queries_file: Path) -> dict[str, Any]:
+def _answering_process(
+    data: Path, queries_file: Path, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Warm-up, latency and memory measured in a fresh process (``--answer-in``)."""
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.scale", "--answer-in", str(data), str(queries_file)],
@@ -230,6 +273,7 @@ def _answering_process(data: Path, queries_file: Path) -> dict[str, Any]:
         text=True,
         check=False,
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
     if done.returncode != 0:
         raise RuntimeError(f"the answering process failed: {done.stderr[-2000:]}")
@@ -270,7 +314,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _ui_first_answer(data: Path, workdir: Path, question: str) -> dict[str, Any]:
+def _ui_first_answer(
+    data: Path, workdir: Path, question: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Start ``dossier ui`` on ``data``; seconds until it listens and until its first /ask answer."""
     import httpx
 
@@ -284,7 +330,13 @@ def _ui_first_answer(data: Path, workdir: Path, question: str) -> dict[str, Any]
     command += ["--data-dir", str(data), "--seeds", str(no_seeds)]
     url = f"http://127.0.0.1:{port}/"
     with log_path.open("w") as log_file, timed() as elapsed:
-        proc = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT)
+        proc = subprocess.Popen(
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+        )
         try:
             while True:
                 try:

@@ -88,8 +88,14 @@ def test_scale_smoke_run_measures_every_column_and_writes_its_report(tmp_path: P
     assert size["reingest_unchanged"]["chunks_embedded"] == 0
     assert size["reingest_unchanged"]["chunks_after"] == 300  # no filler taken for a moved file
     assert size["ingest_new"]["status"] == "added" and size["ingest_new"]["wall_seconds"] > 0
+    # Again through a real `chroma run` on the same folder: answers, and the server's memory.
+    served = size["server"]
+    assert served["answer"]["n"] == size["answer"]["n"] and served["server_rss_mb"] > 50
+    assert served["first_ask_after_server_start_seconds"] > 0 and served["cold_ask_seconds"] > 0
+    assert 0 < served["ui"]["listening_seconds"] < served["ui"]["first_answer_seconds"]
     text = (tmp_path / "scale.md").read_text()
     assert "| 300 |" in text and "warm full answer p50 <= 50 ms at 100k chunks" in text
+    assert "| Chroma server MB |" in text and "at 1M chunks (vectors in a `chroma run`" in text
     for plot in ("scale-latency.png", "scale-cold-start.png"):
         assert (tmp_path / plot).read_bytes()[:4] == b"\x89PNG"
     # --keep leaves the grown collection to profile, and never builds over a folder in use.

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
+from benchmarks.common import running_chroma as chroma_server_process
 from core.errors import StoreUnavailable
 from tests.conftest import MIA, free_port
 
@@ -23,31 +20,9 @@ pytestmark = pytest.mark.server
 @contextmanager
 def running_chroma(path: Path, port: int) -> Iterator[str]:
     """A real `chroma run` on loopback, storing in ``path``; yields its URL."""
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    assert chroma, "the chroma command comes with the chromadb package"
     path.mkdir(parents=True, exist_ok=True)
-    log = (path / "server.log").open("a")
-    proc = subprocess.Popen(
-        [chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/api/v2/heartbeat", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((path / "server.log").read_text()) from None
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+    with chroma_server_process(path / "db", port, path / "server.log") as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
