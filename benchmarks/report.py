@@ -381,13 +381,16 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
     cold = any("cold_ask_seconds" in s for s in rows)
     header = (
         "| chunks | insert chunks/s | disk KB/chunk | retrieve p50 / p95 ms | "
-        "answer p50 / p95 ms | answering process MB | warm-up s |"
+        "answer p50 / p95 ms | answering process MB (peak) | warm-up s |"
     )
     if cold:
         header += " cold `ask` s | `ui` first answer s | re-ingest unchanged s |"
     new = any("ingest_new" in s for s in rows)
     if new:
         header += " ingest 1 new article s |"
+    listed = any("sources" in s for s in rows)
+    if listed:
+        header += " `dossier sources` s |"
     load = any("load_average_1m" in s for s in rows)
     if load:
         header += " load (1 min) |"
@@ -396,6 +399,8 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
         rate = s.get("insert_chunks_per_s")
         # Older runs measured memory per chunk, not the answering process: not comparable.
         memory = s.get("answering_rss_mb", "-")
+        if "answering_peak_rss_mb" in s:
+            memory = f"{memory} (peak {s['answering_peak_rss_mb']})"
         row = (
             f"| {s['chunks']:,} | {f'{rate:,.0f}' if rate else '-'} | {s['disk_kb_per_chunk']} | "
             f"{s['retrieve']['p50_ms']} / {s['retrieve']['p95_ms']} | "
@@ -412,6 +417,8 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
             )
         if new:
             row += f" {s['ingest_new']['wall_seconds'] if 'ingest_new' in s else '-'} |"
+        if listed:
+            row += f" {s['sources']['wall_seconds'] if 'sources' in s else '-'} |"
         if load:
             row += f" {s.get('load_average_1m', '-')} |"
         lines.append(row)
@@ -460,7 +467,8 @@ def scale_markdown(results: dict[str, Any]) -> str:
         "= from starting `dossier ui` to its first `/ask` answer over HTTP; re-ingest = "
         "`dossier ingest` of the real article files again (nothing changed) into the grown "
         "collection; ingest 1 new article = `dossier ingest` of one new file (a real article "
-        "with a sentence added), matched for copies against every stored signature.",
+        "with a sentence added), matched for copies against every stored signature; "
+        "`dossier sources` = a fresh process listing every stored article (the library).",
         "",
         *scale_table(scale),
         *server_table(scale),
@@ -490,7 +498,7 @@ def server_table(scale: dict[str, Any]) -> list[str]:
         "a deployment's server is long-lived. Server MB: the `chroma run` process after the "
         "answers.",
         "",
-        "| chunks | retrieve p50 / p95 ms | answer p50 / p95 ms | answering process MB | "
+        "| chunks | retrieve p50 / p95 ms | answer p50 / p95 ms | answering process MB (peak) | "
         "Chroma server MB | warm-up s | first `ask` after server start s | cold `ask` s | "
         "`ui` first answer s |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -499,8 +507,8 @@ def server_table(scale: dict[str, Any]) -> list[str]:
         s = size["server"]
         lines.append(
             f"| {size['chunks']:,} | {s['retrieve']['p50_ms']} / {s['retrieve']['p95_ms']} | "
-            f"{s['answer']['p50_ms']} / {s['answer']['p95_ms']} | {s['answering_rss_mb']} | "
-            f"{s['server_rss_mb']} | {s['warm_up_seconds']} | "
+            f"{s['answer']['p50_ms']} / {s['answer']['p95_ms']} | "
+            f"{s['answering_rss_mb']} (peak {s['answering_peak_rss_mb']}) | {s['server_rss_mb']} | {s['warm_up_seconds']} | "
             f"{s['first_ask_after_server_start_seconds']} | {s['cold_ask_seconds']} | "
             f"{s['ui']['first_answer_seconds']} |"
         )

@@ -11,7 +11,8 @@ text. Filler goes through ``ChunkStore.add``, which writes Chroma and the FTS5
 keyword index as ingest does, and each synthetic article gets its story-table row
 (the MinHash signature of its first chunk's text), as an ingested one would.
 Latency and memory are those of a fresh answering process; cold start is a fresh
-``dossier ask`` and a fresh ``dossier ui`` up to its first answer; re-ingest is
+``dossier ask`` and a fresh ``dossier ui`` up to its first answer; the library list is
+a fresh ``dossier sources --json``; re-ingest is
 ``dossier ingest`` of the real article files a second time (nothing changed) into
 the grown collection (the filler has no files); then one new article (a real one
 with a sentence added) is ingested, which must be matched against every stored
@@ -59,7 +60,7 @@ from benchmarks.common import (
     timed,
 )
 from ingest import copies
-from vectorstore.metadata import CHUNK_INDEX, CONTENT_HASH, SOURCE_ID, STORY_ID
+from vectorstore.metadata import CHUNK_INDEX, CONTENT_HASH, SOURCE_ID, STORY_ID, listing
 
 BATCH = 4000
 WARM_QUESTIONS = 5
@@ -122,7 +123,13 @@ def run(
                     engine,
                     namespace,
                     [
-                        copies.Member(m[SOURCE_ID], m[SOURCE_ID], m[CONTENT_HASH], *signature(p))
+                        copies.Member(
+                            m[SOURCE_ID],
+                            m[SOURCE_ID],
+                            m[CONTENT_HASH],
+                            *signature(p),
+                            listing=listing(m),
+                        )
                         for m, p in zip(filler, picks, strict=True)
                         if m[CHUNK_INDEX] == 0
                     ],
@@ -153,6 +160,9 @@ def run(
         entry["cold_ask_all_seconds"] = [round(s, 2) for s in cold]
         log(f"scale {size}: `dossier ui` to its first answer")
         entry["ui"] = _ui_first_answer(data, workdir, queries[-1])
+        log(f"scale {size}: `dossier sources` (the library list)")
+        wall, out = _cli("--data-dir", str(data), "sources", "--json")
+        entry["sources"] = {"wall_seconds": round(wall, 2), "articles": len(json.loads(out))}
         log(f"scale {size}: the same collection through a `chroma run` server")
         entry["server"] = _server_mode(data, workdir, queries, queries_file, repeats)
         if corpus is not None:

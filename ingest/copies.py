@@ -44,7 +44,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -198,6 +198,8 @@ class Member:
     content_hash: str
     signature: np.ndarray = field(compare=False, repr=False)  # MinHash values
     size: int = 0  # the number of shingles
+    # How the library lists it (``vectorstore.metadata.listing``); None until known.
+    listing: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -290,6 +292,9 @@ def story_table() -> sqlalchemy.Table:
         sqlalchemy.Column("content_hash", sqlalchemy.String(128), nullable=False),
         sqlalchemy.Column("signature", sqlalchemy.LargeBinary, nullable=False),
         sqlalchemy.Column("shingles", sqlalchemy.Integer, nullable=False),
+        # The article as the library lists it (its first chunk's ``listing``), so that
+        # listing a complete table needs no read of Chroma. NULL in rows from before it.
+        sqlalchemy.Column("listing", sqlalchemy.Text, nullable=True),
         # An answer asks how many copies its cited stories have (``story_sizes``).
         sqlalchemy.Index("dossier_story_by_story", "namespace", "story_id"),
     )
@@ -312,6 +317,40 @@ def complete_table() -> sqlalchemy.Table:
         sqlalchemy.Column("namespace", sqlalchemy.String(255), primary_key=True),
         sqlalchemy.Column("collection_id", sqlalchemy.String(64), nullable=False),
     )
+
+
+def add_listing_column(engine: sqlalchemy.Engine) -> None:
+    """Give a story table from before the ``listing`` column that column.
+
+    Its rows have no listing yet, so every completeness mark goes: the next ingest
+    reads the stored first chunks once, fills the listings from them and marks the
+    table complete again.
+    """
+    import sqlalchemy
+
+    if "listing" in {c["name"] for c in sqlalchemy.inspect(engine).get_columns(STORY_TABLE)}:
+        return
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sqlalchemy.text(f"ALTER TABLE {STORY_TABLE} ADD COLUMN listing TEXT")
+            )
+            connection.execute(sqlalchemy.delete(complete_table()))
+    except sqlalchemy.exc.DBAPIError:
+        # Another process added it first (both saw it missing): nothing is left to do.
+        columns = sqlalchemy.inspect(engine).get_columns(STORY_TABLE)
+        if "listing" not in {c["name"] for c in columns}:
+            raise
+
+
+def listings(engine: sqlalchemy.Engine, namespace: str) -> list[str | None]:
+    """Every stored article's listing (``Member.listing``; None where not yet known)."""
+    import sqlalchemy
+
+    table = story_table()
+    query = sqlalchemy.select(table.c.listing).where(table.c.namespace == namespace)
+    with engine.connect() as connection:
+        return [row[0] for row in connection.execute(query).all()]
 
 
 def is_complete(engine: sqlalchemy.Engine, namespace: str, collection_id: str) -> bool:
@@ -349,6 +388,11 @@ class StoryBook:
     ``chunk_rows`` are what the stored chunks say, read only while the table is not
     known to be complete (a record database made before it, or rebuilt): an article
     without a row keeps the story its chunks carry, and gains a row (``keep``).
+    ``chunk_listings`` are their listings, read with them: a row without its listing
+    (made before the ``listing`` column) gets it from them when the book opens.
+
+    Complete means every stored article has its row, with its listing: the library
+    is then listed from the table alone (``listings``).
     """
 
     engine: Any
@@ -357,6 +401,8 @@ class StoryBook:
     chunk_rows: dict[str, tuple[str, str]] = field(default_factory=dict)
     marked_complete: bool = False  # the table was known complete when opened (no chunk rows)
     unsaved: dict[str, Member] = field(default_factory=dict)
+    chunk_listings: dict[str, str] = field(default_factory=dict)
+    unlisted: set[str] = field(default_factory=set)  # rows still without their listing
     _groups: StoryGroups | None = field(default=None, init=False, repr=False)
     _by_hash: dict[str, list[str]] | None = field(default=None, init=False, repr=False)
 
@@ -366,16 +412,67 @@ class StoryBook:
         engine: sqlalchemy.Engine,
         namespace: str,
         chunk_rows: dict[str, tuple[str, str]] | None = None,
+        chunk_listings: dict[str, str] | None = None,
     ) -> StoryBook:
         import sqlalchemy
 
         table = story_table()
-        query = sqlalchemy.select(table.c.source_id, table.c.content_hash, table.c.story_id).where(
-            table.c.namespace == namespace
-        )
+        query = sqlalchemy.select(
+            table.c.source_id,
+            table.c.content_hash,
+            table.c.story_id,
+            table.c.listing.is_(None),
+        ).where(table.c.namespace == namespace)
         with engine.connect() as connection:
-            rows = {s: (h, story) for s, h, story in connection.execute(query).all()}
-        return cls(engine, namespace, rows, dict(chunk_rows or {}), chunk_rows is None)
+            found = connection.execute(query).all()
+        rows = {s: (h, story) for s, h, story, _ in found}
+        book = cls(
+            engine,
+            namespace,
+            rows,
+            dict(chunk_rows or {}),
+            chunk_rows is None,
+            chunk_listings=dict(chunk_listings or {}),
+            unlisted={s for s, _, _, unlisted in found if unlisted},
+        )
+        book._list_from_chunks()
+        return book
+
+    def _list_from_chunks(self) -> None:
+        """Give the rows without a listing the one their stored chunks carry (same version)."""
+        import sqlalchemy
+
+        table = story_table()
+        known = [
+            {"s": source_id, "listing": self.chunk_listings[source_id]}
+            for source_id in sorted(self.unlisted)
+            if source_id in self.chunk_listings
+            and self.chunk_rows.get(source_id, ("",))[0] == self.rows[source_id][0]
+        ]
+        if not known:
+            return
+        update = (
+            sqlalchemy.update(table)
+            .where(
+                table.c.namespace == self.namespace,
+                table.c.source_id == sqlalchemy.bindparam("s"),
+            )
+            .values(listing=sqlalchemy.bindparam("listing"))
+        )
+        with self.engine.begin() as connection:
+            connection.execute(update, known)
+        self.unlisted -= {row["s"] for row in known}
+
+    def describe(self, source_id: str, listing: str) -> None:
+        """The listing of an article this ingest writes a row for (``listing`` of its new
+        chunks): its stored chunks' own, if they hold this very version (a row made
+        afresh for an unchanged article keeps when it was ingested)."""
+        member = self.unsaved.get(source_id)
+        if member is None or member.listing is not None:
+            return
+        if self.chunk_rows.get(source_id, ("",))[0] == member.content_hash:
+            listing = self.chunk_listings.get(source_id, listing)
+        self.unsaved[source_id] = replace(member, listing=listing)
 
     @property
     def groups(self) -> StoryGroups:
@@ -424,6 +521,7 @@ class StoryBook:
     def forget(self, source_id: str) -> None:
         """``source_id`` was moved away: it is no longer stored."""
         self.unsaved.pop(source_id, None)
+        self.unlisted.discard(source_id)
         for rows in (self.rows, self.chunk_rows):
             content_hash, _ = rows.pop(source_id, ("", ""))
             if self._by_hash is not None and source_id in self._by_hash.get(content_hash, []):
@@ -434,11 +532,15 @@ class StoryBook:
     def save(self) -> None:
         """Write the rows of the articles kept since the last save."""
         save_members(self.engine, self.namespace, self.unsaved.values())
+        self.unlisted -= {s for s, m in self.unsaved.items() if m.listing is not None}
         self.unsaved.clear()
 
     def complete(self) -> bool:
-        """Whether every stored article now has its row (no chunk row lacks one)."""
-        return all(source_id in self.rows for source_id in self.chunk_rows)
+        """Whether every stored article now has its row, with its listing."""
+        return all(
+            source_id in self.rows and source_id not in self.unlisted
+            for source_id in self.chunk_rows
+        )
 
 
 def load_groups(engine: sqlalchemy.Engine, namespace: str) -> StoryGroups:
@@ -475,6 +577,7 @@ def save_members(engine: sqlalchemy.Engine, namespace: str, members: Iterable[Me
             "content_hash": m.content_hash,
             "signature": to_bytes(m.signature),
             "shingles": m.size,
+            "listing": m.listing,
         }
         for m in members
     ]

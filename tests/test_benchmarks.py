@@ -88,6 +88,9 @@ def test_scale_smoke_run_measures_every_column_and_writes_its_report(tmp_path: P
     assert size["reingest_unchanged"]["chunks_embedded"] == 0
     assert size["reingest_unchanged"]["chunks_after"] == 300  # no filler taken for a moved file
     assert size["ingest_new"]["status"] == "added" and size["ingest_new"]["wall_seconds"] > 0
+    # The library: the real articles and each synthetic one that has its first chunk.
+    fillers = sum(1 for i in range(saved["scale"]["base_chunks"], 300) if i % 4 == 0)
+    assert size["sources"]["articles"] == 10 + fillers and size["sources"]["wall_seconds"] > 0
     # Again through a real `chroma run` on the same folder: answers, and the server's memory.
     served = size["server"]
     assert served["answer"]["n"] == size["answer"]["n"] and served["server_rss_mb"] > 50

@@ -12,13 +12,13 @@ import pytest
 
 from assistant import Assistant
 from assistant.retrieval import one_per_story
-from core.types import Answer, Passage
+from core.types import Answer, Passage, SourceInfo
 from ingest import copies as story_copies
 from ingest.copies import COMPLETE_TABLE, STORY_TABLE, grouping_quality
 from ingest.loaders import load_article
 from ui.cli import main
 from ui.render import answer_html
-from vectorstore.metadata import CHUNK_INDEX
+from vectorstore.metadata import CHUNK_INDEX, to_source_info
 
 # A wire story: paragraphs of plain news text, long enough for several chunks.
 STORY = [
@@ -596,3 +596,58 @@ def test_a_collection_made_afresh_does_not_inherit_the_completeness_mark(
     # article is stored again.
     assert {CHUNK_INDEX: 0} in wheres
     assert report.count("updated") + report.count("added") == 6 and len(bot.sources()) == 6
+
+
+def listed_in_chroma(bot: Assistant) -> list[SourceInfo]:
+    """The library as the stored first chunks list it (what the story table must match)."""
+    first_chunks = bot.store.get(where={CHUNK_INDEX: 0}, include_text=False)
+    infos = [to_source_info(chunk.metadata) for chunk in first_chunks]
+    return sorted(infos, key=lambda i: (i.source.lower(), i.source_id))
+
+
+def test_a_complete_story_table_lists_the_library_without_reading_chroma(
+    make_assistant, seed_copy: Path, copies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+):
+    make_assistant().ingest([seed_copy])
+    bot = make_assistant()  # another process: the web app listing its library
+    wheres, _ = watch_reads(bot, monkeypatch)
+    listed = bot.sources()
+    assert {CHUNK_INDEX: 0} not in wheres
+    assert listed == listed_in_chroma(bot) and len(listed) == 6
+    # A new date (new chunks), a move and a delete: the listing follows each.
+    bot.ingest([copies["CNN"]], date="2021-03-04")
+    moved = copies["Reuters"].with_name("z_reuters.html")
+    copies["Reuters"].rename(moved)
+    assert bot.ingest([moved]).count("moved") == 1
+    bot.delete([str(copies["AP"].resolve())])
+    wheres.clear()
+    listed = bot.sources()
+    assert {CHUNK_INDEX: 0} not in wheres
+    assert listed == listed_in_chroma(bot) and len(listed) == 5
+    assert {s.source: s.date for s in listed}[copies["CNN"].name] == "2021-03-04"
+    assert "z_reuters.html" in {s.source for s in listed}
+
+
+def test_a_story_table_from_before_the_listing_column_gains_it_from_the_chunks(
+    make_assistant, seed_copy: Path, copies: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+):
+    import sqlalchemy
+
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    engine = bot.indexer.record_manager.engine
+    assert isinstance(engine, sqlalchemy.Engine)
+    with engine.begin() as connection:  # as an older Dossier left it: marked complete
+        connection.execute(sqlalchemy.text(f"ALTER TABLE {STORY_TABLE} DROP COLUMN listing"))
+    engine.dispose()
+
+    later = make_assistant()  # a newer Dossier opens it
+    wheres, _ = watch_reads(later, monkeypatch)
+    assert later.sources() == listed_in_chroma(later)  # from Chroma: no listings yet
+    assert {CHUNK_INDEX: 0} in wheres
+    # One ingest of one file fills every row's listing from the stored chunks.
+    later.ingest([copies["CNN"]])
+    wheres.clear()
+    listed = later.sources()
+    assert {CHUNK_INDEX: 0} not in wheres
+    assert listed == listed_in_chroma(later) and len(listed) == 6

@@ -8,6 +8,7 @@ here, so a key is spelled once.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from core.dates import day_number
@@ -76,6 +77,25 @@ def to_passage(chunk: Any, score: float) -> Passage:
         date_text=m.get("date_text") or None,
         story_id=str(m.get(STORY_ID) or m.get(SOURCE_ID, "")),
     )
+
+
+# What ``to_source_info`` reads: an article's listing, kept in its story row (``listing``).
+LISTING_KEYS = (
+    "source",
+    "title",
+    "outlet",
+    "date",
+    "chunk_count",
+    "ingested_at",
+    SOURCE_ID,
+    "date_text",
+    STORY_ID,
+)
+
+
+def listing(metadata: dict[str, Any]) -> str:
+    """The part of a chunk's metadata that lists its article, as JSON (``to_source_info``)."""
+    return json.dumps({k: metadata[k] for k in LISTING_KEYS if k in metadata}, sort_keys=True)
 
 
 def to_source_info(metadata: dict[str, Any]) -> SourceInfo:
