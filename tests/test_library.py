@@ -187,3 +187,26 @@ def test_the_deleted_note_is_on_the_deleted_sources_only():
     first, second = html.split('<details class="dossier-source"')[1:]
     assert render.DELETED_NOTE not in first
     assert render.DELETED_NOTE in second
+
+
+def test_a_library_bigger_than_the_table_shows_its_newest_and_says_so(
+    library: Assistant, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(app, "LIBRARY_ROWS", 2)
+    ids = {s.source: s.source_id for s in library.sources()}
+    status, rows, doomed, _ = app.library_view(library, "", [ids["zell_notes.txt"]])
+    assert status.startswith("4 articles") and "shows the newest 2: search to find" in status
+    assert column(rows, FILE) == ["otters.html", "tram.html"]
+    # The delete list offers what the table shows, and keeps a chosen article that it does not.
+    assert [value for _, value in doomed.choices] == [
+        ids["otters.html"],
+        ids["tram.html"],
+        ids["zell_notes.txt"],
+    ]
+    assert doomed.value == [ids["zell_notes.txt"]]
+    # A search narrows the table to its matches, which fit: no note, and they can be chosen.
+    status, rows, doomed, _ = app.library_view(library, "port zell")
+    assert "newest" not in status
+    assert column(rows, FILE) == ["harbour.html", "zell_notes.txt"]
+    assert [value for _, value in doomed.choices] == [ids["harbour.html"], ids["zell_notes.txt"]]
+    assert column(app.search_library(library, ""), FILE) == ["otters.html", "tram.html"]

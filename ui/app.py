@@ -44,7 +44,7 @@ from assistant.service import (
 )
 from assistant.uploads import UPLOAD_TYPES
 from core.errors import DossierError, InvalidOverride
-from core.types import Answer, FileResult
+from core.types import Answer, FileResult, SourceInfo
 from ui import render
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REVEAL_SECONDS = 0.6  # the longest a finished answer takes to appear word by word
 EXAMPLE_COUNT = 3
+# The most articles the library table (and, in a bigger library, the delete list) shows:
+# an archive's 250,000 rows would be megabytes on every refresh. A search narrows it.
+LIBRARY_ROWS = 1000
 MAX_K = 100  # the most passages a question may retrieve (Assistant.retrieve's bound)
 CACHE_SWEEP = (3600, 86400)  # every hour, uploads cached for more than a day are deleted
 
@@ -198,20 +201,33 @@ def library_view(
 ) -> tuple[Any, ...]:
     """The status line, the library table, the delete choices and the example questions.
 
-    The table shows the articles ``query`` finds (``search_library``); of the delete
-    choices, those in ``selected`` that are still in the library stay chosen.
+    The table shows the articles ``query`` finds (``search_library``), at most
+    ``LIBRARY_ROWS`` of them, newest first. The delete choices are every article while
+    the library fits the table, else those the table shows; of them, those in
+    ``selected`` that are still in the library stay chosen.
     """
     sources = bot.sources()
     chunks = sum(s.chunks for s in sources)
     samples = [[question] for question in bot.example_questions(EXAMPLE_COUNT)] if sources else []
     ids = {s.source_id for s in sources}
-    return (
+    found = _found(bot, query) if (query or "").strip() else sources
+    shown = render.newest_first(found)[:LIBRARY_ROWS]
+    status = (
         f"{len(sources)} article{'s' * (len(sources) != 1)} · {chunks} passages · "
-        f"answer mode: {bot.modes[0]}",
-        search_library(bot, query) if (query or "").strip() else render.library_rows(sources),
+        f"answer mode: {bot.modes[0]}"
+    )
+    if len(found) > LIBRARY_ROWS:
+        status += f" · the table shows the newest {LIBRARY_ROWS:,}: search to find the others"
+    choosable = sources if len(sources) <= LIBRARY_ROWS else shown
+    chosen = [source_id for source_id in selected or [] if source_id in ids]
+    by_id = {s.source_id: s for s in sources}
+    choices = [*choosable, *(by_id[i] for i in chosen if i not in {s.source_id for s in choosable})]
+    return (
+        status,
+        render.library_rows(shown),
         gr.Dropdown(
-            choices=[(f"{s.title} ({s.source})", s.source_id) for s in sources],
-            value=[source_id for source_id in selected or [] if source_id in ids],
+            choices=[(f"{s.title} ({s.source})", s.source_id) for s in choices],
+            value=chosen,
             multiselect=True,
         ),
         gr.Dataset(samples=samples, visible=bool(samples)),
@@ -220,9 +236,13 @@ def library_view(
 
 def search_library(bot: Assistant, query: str) -> list[list[str | int]]:
     """The library table's rows for the articles with every word of ``query`` in their
-    title, outlet, date, file name or text, newest first."""
+    title, outlet, date, file name or text, newest first (at most ``LIBRARY_ROWS``)."""
+    return render.library_rows(render.newest_first(_found(bot, query))[:LIBRARY_ROWS])
+
+
+def _found(bot: Assistant, query: str) -> list[SourceInfo]:
     try:
-        return render.library_rows(bot.find_sources(query or ""))
+        return bot.find_sources(query or "")
     except DossierError as exc:
         raise gr.Error(str(exc)) from None
 
