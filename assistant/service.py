@@ -420,11 +420,18 @@ class Assistant:
         something and reads as "<Name> <verb> ..." becomes "Who <verb> ...?" (or
         "What is ...?"); failing that, a sentence's first name becomes "What is
         reported about <Name>?". Each is at most ``MAX_EXAMPLE_CHARS`` characters
-        and never cut short.
+        and never cut short. Only the ``EXAMPLE_ARTICLES`` x ``n`` newest articles are read
+        (their first chunks, in one query): reading every one is linear in an archive.
         """
         self._open_data_dir(write=False)
-        first = self.store.get(where={CHUNK_INDEX: 0})
-        first.sort(key=lambda c: str(c.metadata.get("ingested_at", "")), reverse=True)
+        newest = sorted(self.sources(), key=lambda s: s.ingested_at, reverse=True)
+        order = {s.source_id: i for i, s in enumerate(newest[: EXAMPLE_ARTICLES * n])}
+        if not order:
+            return []
+        first = self.store.get(
+            where={"$and": [{SOURCE_ID: {"$in": list(order)}}, {CHUNK_INDEX: 0}]}
+        )
+        first.sort(key=lambda c: order.get(str(c.metadata.get(SOURCE_ID, "")), len(order)))
         questions: list[str] = []
         for chunk in first:
             title = str(chunk.metadata.get("title", ""))
@@ -805,6 +812,7 @@ def library_search_words(query: Any) -> list[str]:
 
 
 MAX_EXAMPLE_CHARS = 100
+EXAMPLE_ARTICLES = 10  # newest articles read per example question wanted (few fail to make one)
 # "<Name>[, an aside,] <verb> <the rest>": a name is capitalised words, with small joining words.
 _NAME = r"[A-Z][\w’'-]*(?:\s+(?:(?:of|for|the|and|de|al|in)\s+)*[A-Z][\w’'-]*)*"
 _STATEMENT = re.compile(

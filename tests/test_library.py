@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -14,6 +15,7 @@ from assistant.service import library_search_words
 from core.errors import InvalidQuestion
 from tests.conftest import ROOT
 from ui import app, render
+from vectorstore.metadata import CHUNK_INDEX
 
 TITLE, OUTLET, DATE, CHUNKS, INGESTED, FILE = range(6)
 
@@ -210,3 +212,27 @@ def test_a_library_bigger_than_the_table_shows_its_newest_and_says_so(
     assert column(rows, FILE) == ["harbour.html", "zell_notes.txt"]
     assert [value for _, value in doomed.choices] == [ids["harbour.html"], ids["zell_notes.txt"]]
     assert column(app.search_library(library, ""), FILE) == ["otters.html", "tram.html"]
+
+
+def test_example_questions_come_from_the_newest_articles_without_reading_every_one(
+    make_assistant, seed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    bot = make_assistant()
+    bot.ingest([seed_copy])
+    time.sleep(1.1)  # when an article was ingested is kept to the second
+    newer = tmp_path / "harbour_board.txt"
+    newer.write_text(
+        "Harbour board named\n\nMaria Quell chairs the harbour board of Port Zell. "
+        "The board meets monthly.\n",
+        encoding="utf-8",
+    )
+    bot.ingest([newer])
+    wheres: list[object] = []
+    real_get = bot.store.get
+    monkeypatch.setattr(
+        bot.store, "get", lambda *a, **kw: wheres.append(kw.get("where")) or real_get(*a, **kw)
+    )
+    questions = bot.example_questions(2)
+    assert "Port Zell" in questions[0]  # the newest article's
+    assert len(questions) == 2  # and one from a seed article
+    assert {CHUNK_INDEX: 0} not in wheres  # every article's first chunk: linear in an archive
