@@ -291,4 +291,6 @@ class SourceInfo:
     story_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field is a plain value: no deep copy (``asdict``), which an archive's
+        # 250,000 articles made a second of ``dossier sources --json``.
+        return dict(vars(self))

@@ -44,7 +44,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -353,6 +353,27 @@ def listings(engine: sqlalchemy.Engine, namespace: str) -> list[str | None]:
         return [row[0] for row in connection.execute(query).all()]
 
 
+def described(engine: sqlalchemy.Engine, namespace: str) -> dict[str, tuple[str, str | None]]:
+    """Every row of ``namespace``: source_id -> (content hash, listing)."""
+    import sqlalchemy
+
+    table = story_table()
+    query = sqlalchemy.select(table.c.source_id, table.c.content_hash, table.c.listing).where(
+        table.c.namespace == namespace
+    )
+    with engine.connect() as connection:
+        return {s: (h, listed) for s, h, listed in connection.execute(query).all()}
+
+
+def unmark(engine: sqlalchemy.Engine, namespace: str) -> None:
+    """Drop ``namespace``'s completeness mark: the next ingest reads the stored chunks again."""
+    import sqlalchemy
+
+    table = complete_table()
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.delete(table).where(table.c.namespace == namespace))
+
+
 def is_complete(engine: sqlalchemy.Engine, namespace: str, collection_id: str) -> bool:
     import sqlalchemy
 
@@ -463,16 +484,31 @@ class StoryBook:
             connection.execute(update, known)
         self.unlisted -= {row["s"] for row in known}
 
-    def describe(self, source_id: str, listing: str) -> None:
-        """The listing of an article this ingest writes a row for (``listing`` of its new
-        chunks): its stored chunks' own, if they hold this very version (a row made
-        afresh for an unchanged article keeps when it was ingested)."""
-        member = self.unsaved.get(source_id)
-        if member is None or member.listing is not None:
+    def relist(self, listings: dict[str, str]) -> None:
+        """Write these articles' listings (source_id -> ``listing``) into their rows.
+
+        Called before their first chunks are written (a step, a move): a row's listing
+        must be what its article's first chunk says, and that chunk is rewritten (with
+        when this ingest ran) whenever its record is missing: a new version, a re-run
+        after a kill, records rebuilt. Unsaved rows are saved first.
+        """
+        import sqlalchemy
+
+        self.save()
+        if not listings:
             return
-        if self.chunk_rows.get(source_id, ("",))[0] == member.content_hash:
-            listing = self.chunk_listings.get(source_id, listing)
-        self.unsaved[source_id] = replace(member, listing=listing)
+        table = story_table()
+        update = (
+            sqlalchemy.update(table)
+            .where(
+                table.c.namespace == self.namespace,
+                table.c.source_id == sqlalchemy.bindparam("s"),
+            )
+            .values(listing=sqlalchemy.bindparam("listing"))
+        )
+        with self.engine.begin() as connection:
+            connection.execute(update, [{"s": s, "listing": text} for s, text in listings.items()])
+        self.unlisted -= set(listings)
 
     @property
     def groups(self) -> StoryGroups:

@@ -13,10 +13,17 @@ it, and ingesting the file at its new path moves it. A store Chroma cannot open 
 a damaged record database, is rebuilt from the article files by the service
 (``Assistant.rebuild``), which knows the data directory's layout; the files are those
 the records name or, when they cannot be read, those Chroma's chunks name.
+
+Once the story table is marked complete (``copies.StoryBook``), the library and
+every ingest read it instead of Chroma, so it is checked too (``story-table``): a
+row for every stored article's stored version, listed as its first chunk is, and
+no row without an article. ``repair`` drops the mark and the wrong rows; the next
+ingest reads the stored chunks again and completes the table.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
@@ -28,7 +35,7 @@ from core.types import SyncReport
 from ingest.loaders import load_article
 from ingest.sync import Indexer
 from vectorstore.chroma import ChunkStore
-from vectorstore.metadata import CONTENT_HASH, SOURCE_ID
+from vectorstore.metadata import CHUNK_INDEX, CONTENT_HASH, SOURCE_ID, listing
 
 VECTOR_SAMPLE = 50  # chunks looked up by their own vector to check Chroma's vector index
 VECTOR_SEARCH_WIDTH = 50  # neighbours looked at before a sampled chunk counts as lost
@@ -39,11 +46,11 @@ class Problem:
     """One inconsistency, for one article (``source_id``) or for the whole store."""
 
     # untracked-chunks, missing-chunks, mixed-versions, pending-delete, missing-file,
-    # keyword-index, vector-index
+    # keyword-index, vector-index, story-table
     kind: str
     source_id: str
     detail: str
-    ids: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()  # chunk ids; for story-table, the articles (source ids)
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,9 @@ def check(indexer: Indexer, keyword_ids: Collection[str]) -> Checkup:
                 )
             )
 
+    if (stories := _check_story_rows(indexer, chunks)) is not None:
+        problems.append(stories)
+
     keyword_ids = set(keyword_ids)
     if keyword_ids != set(chunks):
         problems.append(
@@ -185,6 +195,35 @@ def check(indexer: Indexer, keyword_ids: Collection[str]) -> Checkup:
         keyword_chunks=len(keyword_ids),
         vectors_checked=checked,
         problems=tuple(problems),
+    )
+
+
+def _check_story_rows(indexer: Indexer, chunks: dict[str, dict[str, Any]]) -> Problem | None:
+    """Once the story table is marked complete, the library and every ingest trust it
+    alone: each stored article must have its row, for the version stored, listed as its
+    first chunk is, and no row may outlive its article (a restored backup of Chroma
+    under a kept record database could break all of that)."""
+    complete, rows = indexer.story_rows()
+    if not complete:
+        return None  # the next ingest reads the chunks and completes it
+    first = {str(m.get(SOURCE_ID, "")): m for m in chunks.values() if m.get(CHUNK_INDEX) == 0}
+    wrong = sorted(
+        source_id
+        for source_id, metadata in first.items()
+        if source_id not in rows
+        or rows[source_id][0] != metadata.get(CONTENT_HASH)
+        or rows[source_id][1] != json.loads(listing(metadata))
+    )
+    stale = sorted(set(rows) - set(first))
+    if not wrong and not stale:
+        return None
+    return Problem(
+        "story-table",
+        "",
+        f"{len(wrong)} stored article(s) lack their story row or it is out of date, "
+        f"{len(stale)} row(s) have no article; `dossier doctor --repair` drops them and has "
+        "the next ingest read the stored chunks again",
+        tuple(wrong + stale),
     )
 
 
@@ -245,6 +284,9 @@ def repair(indexer: Indexer, checkup: Checkup) -> Repair:
             if dropped:
                 manager.delete_keys(dropped)
                 forgotten += len(dropped)
+        stories = [p for p in checkup.problems if p.kind == "story-table"]
+        if stories:
+            indexer.distrust_stories([s for p in stories for s in p.ids])
         if adopted or deleted or forgotten or removed:
             store.bump_generation()
     files = [s for s in sorted(affected) if Path(s).is_file()]
