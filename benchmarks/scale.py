@@ -57,6 +57,7 @@ from benchmarks.common import (
     peak_rss_mb,
     rss_mb,
     running_chroma,
+    stop,
     timed,
 )
 from ingest import copies
@@ -362,11 +363,7 @@ def _ui_first_answer(
             first_answer = elapsed()
             memory = rss_mb(proc.pid)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     return {
         "listening_seconds": round(listening, 2),
         "first_answer_seconds": round(first_answer, 2),

@@ -461,28 +461,14 @@ class StoryBook:
 
     def _list_from_chunks(self) -> None:
         """Give the rows without a listing the one their stored chunks carry (same version)."""
-        import sqlalchemy
-
-        table = story_table()
-        known = [
-            {"s": source_id, "listing": self.chunk_listings[source_id]}
-            for source_id in sorted(self.unlisted)
-            if source_id in self.chunk_listings
-            and self.chunk_rows.get(source_id, ("",))[0] == self.rows[source_id][0]
-        ]
-        if not known:
-            return
-        update = (
-            sqlalchemy.update(table)
-            .where(
-                table.c.namespace == self.namespace,
-                table.c.source_id == sqlalchemy.bindparam("s"),
-            )
-            .values(listing=sqlalchemy.bindparam("listing"))
+        self.relist(
+            {
+                source_id: self.chunk_listings[source_id]
+                for source_id in sorted(self.unlisted)
+                if source_id in self.chunk_listings
+                and self.chunk_rows.get(source_id, ("",))[0] == self.rows[source_id][0]
+            }
         )
-        with self.engine.begin() as connection:
-            connection.execute(update, known)
-        self.unlisted -= {row["s"] for row in known}
 
     def relist(self, listings: dict[str, str]) -> None:
         """Write these articles' listings (source_id -> ``listing``) into their rows.
