@@ -553,6 +553,12 @@ def scale_plots(scale: dict[str, Any], out: Path) -> list[Path]:
             "s:",
             label="`dossier ask`, cold, Chroma server",
         )
+        ax.plot(
+            [s["chunks"] for s in served],
+            [s["server"]["ui"]["first_answer_seconds"] for s in served],
+            "s:",
+            label="`dossier ui` to first answer, Chroma server",
+        )
     ax.set_xscale("log")
     ax.set_ylim(bottom=0)
     ax.set_xlabel("chunks in the collection")
