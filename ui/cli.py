@@ -336,12 +336,14 @@ def _print_json(value: Any) -> None:
     of its indentation.
     """
     text = json.dumps(value, ensure_ascii=False, indent=2)
-    print(
-        "".join(
-            json.dumps(ch)[1:-1] if ch != "\n" and unicodedata.category(ch) in _HIDDEN else ch
-            for ch in text
-        )
-    )
+    # By distinct character, then one translate (in C): a loop over every character
+    # took 14 s for the 74 MB listing of 250,000 articles.
+    escapes = {
+        ord(ch): json.dumps(ch)[1:-1]
+        for ch in set(text)
+        if ch != "\n" and unicodedata.category(ch) in _HIDDEN
+    }
+    print(text.translate(escapes))
 
 
 class _SafeLogFormatter(logging.Formatter):
