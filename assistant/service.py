@@ -413,7 +413,9 @@ class Assistant:
         passages = self.retriever.retrieve(topic, limit, since=window.since)
         return build_timeline(topic, passages, window)
 
-    def example_questions(self, n: int = 3) -> list[str]:
+    def example_questions(
+        self, n: int = 3, sources: Sequence[SourceInfo] | None = None
+    ) -> list[str]:
         """Up to ``n`` questions the newest articles answer, made from their own sentences.
 
         From each article's first passage, the first sentence that names someone or
@@ -422,9 +424,11 @@ class Assistant:
         reported about <Name>?". Each is at most ``MAX_EXAMPLE_CHARS`` characters
         and never cut short. Only the ``EXAMPLE_ARTICLES`` x ``n`` newest articles are read
         (their first chunks, in one query): reading every one is linear in an archive.
+        ``sources``: the library (``sources()``) when the caller has just listed it.
         """
         self._open_data_dir(write=False)
-        newest = sorted(self.sources(), key=lambda s: s.ingested_at, reverse=True)
+        listed = self.sources() if sources is None else sources
+        newest = sorted(listed, key=lambda s: s.ingested_at, reverse=True)
         order = {s.source_id: i for i, s in enumerate(newest[: EXAMPLE_ARTICLES * n])}
         if not order:
             return []

@@ -438,18 +438,22 @@ def scale_markdown(results: dict[str, Any]) -> str:
         "|---|---|---|",
     ]
     by_size = {s["chunks"]: s for s in scale["sizes"]}
+
+    def figures(size: int, mode: str) -> dict[str, Any]:
+        """One size's figures in one mode ("": Chroma in the process; "server")."""
+        entry = by_size.get(size, {})
+        return dict(entry.get(mode, {})) if mode else entry
+
     for mode, where in (("", ""), ("server", " (vectors in a `chroma run` server)")):
         for size, label, limit in ((100_000, "100k", 50.0), (1_000_000, "1M", 100.0)):
-            s = by_size.get(size, {})
-            s = s.get(mode, {}) if mode else s
+            s = figures(size, mode)
             value = f"{s['answer']['p50_ms']} ms" if s else "not measured"
             met = ("yes" if s["answer"]["p50_ms"] <= limit else "no") if s else "-"
             lines.append(
                 f"| warm full answer p50 <= {limit:.0f} ms at {label} chunks{where} "
                 f"| {value} | {met} |"
             )
-        s = by_size.get(1_000_000, {})
-        s = s.get(mode, {}) if mode else s
+        s = figures(1_000_000, mode)
         value = f"{s['answering_rss_mb']} MB" if s else "not measured"
         if s and mode:
             value += f" (the Chroma server: {s['server_rss_mb']} MB)"

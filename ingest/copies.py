@@ -343,16 +343,6 @@ def add_listing_column(engine: sqlalchemy.Engine) -> None:
             raise
 
 
-def listings(engine: sqlalchemy.Engine, namespace: str) -> list[str | None]:
-    """Every stored article's listing (``Member.listing``; None where not yet known)."""
-    import sqlalchemy
-
-    table = story_table()
-    query = sqlalchemy.select(table.c.listing).where(table.c.namespace == namespace)
-    with engine.connect() as connection:
-        return [row[0] for row in connection.execute(query).all()]
-
-
 def described(engine: sqlalchemy.Engine, namespace: str) -> dict[str, tuple[str, str | None]]:
     """Every row of ``namespace``: source_id -> (content hash, listing)."""
     import sqlalchemy
@@ -413,7 +403,7 @@ class StoryBook:
     (made before the ``listing`` column) gets it from them when the book opens.
 
     Complete means every stored article has its row, with its listing: the library
-    is then listed from the table alone (``listings``).
+    is then listed from the table alone (``described``).
     """
 
     engine: Any

@@ -23,7 +23,6 @@ ingest reads the stored chunks again and completes the table.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
@@ -212,7 +211,7 @@ def _check_story_rows(indexer: Indexer, chunks: dict[str, dict[str, Any]]) -> Pr
         for source_id, metadata in first.items()
         if source_id not in rows
         or rows[source_id][0] != metadata.get(CONTENT_HASH)
-        or rows[source_id][1] != json.loads(listing(metadata))
+        or rows[source_id][1] != listing(metadata)
     )
     stale = sorted(set(rows) - set(first))
     if not wrong and not stale:

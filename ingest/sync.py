@@ -871,7 +871,7 @@ class Indexer:
         marked complete and read alone.
         """
         engine, namespace = self._engine(), self.record_manager.namespace
-        if copies.is_complete(engine, namespace, str(self.store.collection.id)):
+        if self._stories_trusted():
             return copies.StoryBook.open(engine, namespace)
         chunk_rows, chunk_listings = {}, {}
         for chunk in self.store.get(where={CHUNK_INDEX: 0}, include_text=False):
@@ -884,15 +884,17 @@ class Indexer:
             chunk_listings[source_id] = listing(m)
         return copies.StoryBook.open(engine, namespace, chunk_rows, chunk_listings)
 
-    def story_rows(self) -> tuple[bool, dict[str, tuple[str, dict[str, Any] | None]]]:
-        """(whether the story table is marked complete, its rows: source_id -> (content
-        hash, listing)), for ``doctor``."""
-        engine, namespace = self._engine(), self.record_manager.namespace
-        complete = copies.is_complete(engine, namespace, str(self.store.collection.id))
-        rows = copies.described(engine, namespace)
-        return complete, {
-            s: (h, json.loads(text) if text is not None else None) for s, (h, text) in rows.items()
-        }
+    def _stories_trusted(self) -> bool:
+        """Whether the story table is marked complete for this very Chroma collection."""
+        return copies.is_complete(
+            self._engine(), self.record_manager.namespace, str(self.store.collection.id)
+        )
+
+    def story_rows(self) -> tuple[bool, dict[str, tuple[str, str | None]]]:
+        """(whether the story table is trusted, its rows: source_id -> (content hash,
+        ``listing``)), for ``doctor``."""
+        rows = copies.described(self._engine(), self.record_manager.namespace)
+        return self._stories_trusted(), rows
 
     def distrust_stories(self, source_ids: Sequence[str]) -> None:
         """Drop these story rows and the completeness mark (``doctor --repair``): the next
@@ -962,14 +964,11 @@ class Indexer:
         """Every stored article: from the story table once it is complete (``StoryBook``),
         else from each article's first chunk in Chroma (a metadata filter that is linear
         in the collection: 56 s at 1M chunks)."""
-        collection_id = str(self.store.collection.id)  # Chroma first: it must be there
-        if self._has_records() and copies.is_complete(
-            self._engine(), self.record_manager.namespace, collection_id
-        ):
-            listed = copies.listings(self._engine(), self.record_manager.namespace)
+        if self._has_records() and self._stories_trusted():
+            rows = copies.described(self._engine(), self.record_manager.namespace).values()
+            listed = ",".join(text for _, text in rows if text is not None)
             # One parse of them all: json.loads per row took most of the time at 250,000.
-            rows = json.loads("[" + ",".join(text for text in listed if text is not None) + "]")
-            infos = [to_source_info(row) for row in rows]
+            infos = [to_source_info(m) for m in json.loads(f"[{listed}]")]
         else:
             first_chunks = self.store.get(where={CHUNK_INDEX: 0}, include_text=False)
             infos = [to_source_info(chunk.metadata) for chunk in first_chunks]

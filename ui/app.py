@@ -208,8 +208,8 @@ def library_view(
     """
     sources = bot.sources()
     chunks = sum(s.chunks for s in sources)
-    samples = [[question] for question in bot.example_questions(EXAMPLE_COUNT)] if sources else []
-    ids = {s.source_id for s in sources}
+    questions = bot.example_questions(EXAMPLE_COUNT, sources) if sources else []
+    samples = [[question] for question in questions]
     found = _found(bot, query) if (query or "").strip() else sources
     shown = render.newest_first(found)[:LIBRARY_ROWS]
     status = (
@@ -219,9 +219,10 @@ def library_view(
     if len(found) > LIBRARY_ROWS:
         status += f" · the table shows the newest {LIBRARY_ROWS:,}: search to find the others"
     choosable = sources if len(sources) <= LIBRARY_ROWS else shown
-    chosen = [source_id for source_id in selected or [] if source_id in ids]
     by_id = {s.source_id: s for s in sources}
-    choices = [*choosable, *(by_id[i] for i in chosen if i not in {s.source_id for s in choosable})]
+    chosen = [source_id for source_id in selected or [] if source_id in by_id]
+    offered = {s.source_id for s in choosable}
+    choices = choosable + [by_id[i] for i in chosen if i not in offered]
     return (
         status,
         render.library_rows(shown),
